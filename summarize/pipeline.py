@@ -1,0 +1,131 @@
+"""The pipeline, top to bottom.
+
+    text → check input → render prompt → backend (retry → instructor → HTTP) → ground → summary
+
+Sync and async share every step but the awaited backend call.
+"""
+
+from __future__ import annotations
+
+import time
+from types import TracebackType
+from typing import Any, Self
+
+from summarize.assemble import assemble
+from summarize.backends import Backend, Completion, ExtractionRequest, Transport, open_backend
+from summarize.config import Settings
+from summarize.inputs import check_article
+from summarize.prompts import load_prompt
+from summarize.retry import RetryingBackend, RetryPolicy
+from summarize.schema import ArticleSummary, Meta
+
+__all__ = ["Summarizer", "asummarize", "summarize"]
+
+
+class Summarizer:
+    """Turns news articles into grounded `ArticleSummary` objects. Thread-safe and reusable.
+
+    Args:
+        model: ``"local"`` (embedded SmolLM2), ``"local:/path/model.gguf"``, or the endpoint's
+            model name. Default: ``$SUMMARIZE_MODEL``, else the local model unless an API key
+            or base URL is set.
+        base_url: An OpenAI-compatible endpoint. Default: ``$OPENAI_BASE_URL``.
+        api_key: The endpoint's key. Default: ``$OPENAI_API_KEY``.
+        settings: A complete `Settings`; explicit arguments above override its fields.
+        transport: An httpx2 transport to use instead of the network
+            (see `summarize.testing.FakeLLM`).
+        **options: Any other `Settings` field, e.g. ``ungrounded="keep"``, ``retries=5``.
+
+    Raises:
+        ConfigError: Invalid settings, or the local extra is missing for the local model.
+        PromptError: The configured prompt cannot be loaded.
+    """
+
+    def __init__(
+        self,
+        model: str | None = None,
+        *,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        settings: Settings | None = None,
+        transport: Transport | None = None,
+        **options: Any,
+    ) -> None:
+        explicit = {"model": model, "base_url": base_url, "api_key": api_key, **options}
+        if settings is None:
+            settings = Settings.from_env(**explicit)
+        else:
+            settings = settings.replace(**{k: v for k, v in explicit.items() if v is not None})
+        self.settings = settings
+        self.prompt = load_prompt(settings.prompt)
+        self.backend: Backend = RetryingBackend(
+            open_backend(settings, transport=transport),
+            RetryPolicy(settings.retries, settings.retry_initial_wait, settings.retry_max_wait),
+        )
+
+    def summarize(self, text: str | bytes) -> ArticleSummary:
+        """Summarize one article.
+
+        Raises:
+            InputError: The text is empty, binary or too long (nothing was sent).
+            BackendError: The model could not be reached or gave no valid answer.
+            GroundingError: ``ungrounded="raise"`` and a quote is not in the article.
+        """
+        article, request = self._prepare(text)
+        started = time.perf_counter()
+        completion = self.backend.complete(request)
+        return self._finish(article, completion, time.perf_counter() - started)
+
+    async def asummarize(self, text: str | bytes) -> ArticleSummary:
+        """Async `summarize`: the model call does not block the event loop."""
+        article, request = self._prepare(text)
+        started = time.perf_counter()
+        completion = await self.backend.acomplete(request)
+        return self._finish(article, completion, time.perf_counter() - started)
+
+    def close(self) -> None:
+        """Release HTTP connections."""
+        self.backend.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Summarizer(model={self.backend.model!r}, backend={self.backend.kind!r})"
+
+    def _prepare(self, text: str | bytes) -> tuple[str, ExtractionRequest]:
+        article = check_article(text, self.settings.max_input_chars)
+        messages = tuple(self.prompt.render(article))
+        return article, ExtractionRequest(messages, article, self.settings.max_reasks)
+
+    def _finish(self, article: str, completion: Completion, latency: float) -> ArticleSummary:
+        meta = Meta(
+            model=completion.model,
+            backend=self.backend.kind,
+            prompt=self.prompt.ref,
+            usage=completion.usage,
+            attempts=completion.attempts,
+            cache_hit=completion.cache_hit,
+            latency_s=round(latency, 3),
+        )
+        return assemble(completion.draft, article, policy=self.settings.ungrounded, meta=meta)
+
+
+def summarize(text: str | bytes, model: str | None = None, **kwargs: Any) -> ArticleSummary:
+    """One-shot `Summarizer(model, **kwargs).summarize(text)`."""
+    with Summarizer(model, **kwargs) as summarizer:
+        return summarizer.summarize(text)
+
+
+async def asummarize(text: str | bytes, model: str | None = None, **kwargs: Any) -> ArticleSummary:
+    """One-shot `Summarizer(model, **kwargs).asummarize(text)`."""
+    with Summarizer(model, **kwargs) as summarizer:
+        return await summarizer.asummarize(text)

@@ -1,0 +1,208 @@
+"""The typed summary users receive.
+
+Fields the model fills are documented for readers; offsets, `grounded` and `match` on
+`Evidence` are computed by `summarize` and never taken from the model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated, ClassVar, Literal
+
+import pycountry
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from summarize.event_codes import Category, clean_cameo, clean_plover
+from summarize.grounding import MatchKind
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "Actor",
+    "ActorKind",
+    "ArticleSummary",
+    "Attribution",
+    "Evidence",
+    "Item",
+    "Meta",
+    "Position",
+    "Rebuttal",
+    "Usage",
+    "Venue",
+    "Warning",
+]
+
+SCHEMA_VERSION = "1"
+
+ActorKind = Literal["person", "government", "military", "organization", "country", "group", "media"]
+Attribution = Literal["direct_quote", "indirect", "narration"]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Evidence(_Frozen):
+    """A verbatim quote backing an item, and where it sits in the article.
+
+    `article[start:end]` is the matched span when `grounded` is True.
+    """
+
+    quote: str = Field(description="The text the model copied from the article.")
+    start: int | None = Field(None, ge=0, description="Offset of the span's first character.")
+    end: int | None = Field(None, ge=0, description="Offset just past the span's last character.")
+    grounded: bool = Field(False, description="True when the quote was found in the article.")
+    match: MatchKind = Field("none", description="How it was found: exact/normalized/fuzzy/none.")
+    speaker: str | None = Field(None, description="Who is quoted or paraphrased, if anyone.")
+    attribution: Attribution = Field(
+        "narration",
+        description="direct_quote (in quotation marks), indirect (reported speech) "
+        "or narration (the journalist's own words).",
+    )
+    via: tuple[str, ...] = Field((), description="Outlets the article credits, e.g. 'DW'.")
+
+    @model_validator(mode="after")
+    def _offsets_agree(self) -> Evidence:
+        has_span = self.start is not None and self.end is not None
+        if self.grounded != (self.match != "none") or self.grounded != has_span:
+            raise ValueError("grounded, match and start/end must agree")
+        if has_span and self.start is not None and self.end is not None and self.start > self.end:
+            raise ValueError("start must not be after end")
+        return self
+
+
+class Actor(_Frozen):
+    """Someone who acts or is acted on in the article."""
+
+    name: str = Field(description="As written in the article.")
+    canonical: str = Field(description="Canonical name, e.g. 'Vladimir Putin'.")
+    kind: ActorKind
+    country: str | None = Field(None, description="ISO 3166-1 alpha-3 code, e.g. 'RUS'.")
+    role: str | None = Field(None, description="Title or role, e.g. 'Foreign Minister'.")
+
+    @field_validator("country", mode="before")
+    @classmethod
+    def _known_country(cls, value: object) -> str | None:
+        """Unknown codes become None: a wrong country is worse than none."""
+        if not isinstance(value, str) or len(value.strip()) != 3:
+            return None
+        code = value.strip().upper()
+        return code if pycountry.countries.get(alpha_3=code) is not None else None
+
+
+class Item(_Frozen):
+    """Fields every warning, position, venue and rebuttal has."""
+
+    category: ClassVar[Category]
+
+    id: str = Field(description="Stable within one summary: w1, p1, v1, r1, ...")
+    evidence: tuple[Evidence, ...] = Field(description="Quotes backing the item.")
+    cameo: str | None = Field(None, description="CAMEO event code, if one fits.")
+    plover: str | None = Field(None, description="PLOVER event type, if one fits.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _known_codes(cls, data: object) -> object:
+        """Drop event codes that are unknown or do not fit this kind of item."""
+        if isinstance(data, dict):
+            data = dict(data)
+            data["cameo"] = clean_cameo(data.get("cameo"), cls.category)
+            data["plover"] = clean_plover(data.get("plover"), cls.category)
+        return data
+
+    @property
+    def grounded(self) -> bool:
+        """True when the item has evidence and all of it was found in the article."""
+        return bool(self.evidence) and all(e.grounded for e in self.evidence)
+
+
+class Warning(Item):
+    """A threat, ultimatum or prediction: who warns whom of what, on what condition."""
+
+    category: ClassVar[Category] = "warning"
+    by: str = Field(description="Who warns.")
+    target: str = Field(description="Who is warned or threatened.")
+    consequence: str = Field(description="What will happen to the target.")
+    condition: str | None = Field(None, description="When it applies, e.g. 'if troops appear'.")
+    kind: Literal["threat", "ultimatum", "prediction"]
+
+
+class Position(Item):
+    """A stance someone holds on an issue."""
+
+    category: ClassVar[Category] = "position"
+    holder: str = Field(description="Who holds the position.")
+    issue: str = Field(description="What it is about.")
+    stance: str = Field(description="The position, in a short sentence.")
+    polarity: Literal["favor", "against", "neutral", "conditional"]
+
+
+class Venue(Item):
+    """A place proposed, offered or used for talks (not where a statement was made)."""
+
+    category: ClassVar[Category] = "venue"
+    place: str = Field(description="City, country or 'outside Russia'-style option.")
+    proposed_by: str = Field(description="Who proposed or offered it.")
+    status: Literal["proposed", "offered_to_host", "accepted", "rejected", "held"]
+    meeting: str = Field(description="The meeting it is for.")
+
+
+class Rebuttal(Item):
+    """A rejection of, denial of, or answer to something in the article."""
+
+    category: ClassVar[Category] = "rebuttal"
+    by: str = Field(description="Who rebuts.")
+    answers: str = Field(description="What it answers, as the model described it.")
+    answers_id: str | None = Field(
+        None, description="Id of the item it answers (e.g. 'v1'), when it could be linked."
+    )
+    kind: Literal["reject_proposal", "deny_claim", "counter_claim", "dismiss"]
+    content: str = Field(description="What the rebuttal says.")
+
+
+class Usage(_Frozen):
+    """Tokens paid for, summed over every attempt."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    total_tokens: int = 0
+
+
+class Meta(_Frozen):
+    """How the summary was made."""
+
+    model: str
+    backend: Literal["local", "openai"]
+    prompt: str = Field(description="Prompt id@version, e.g. 'article_summary@v1'.")
+    schema_version: str = SCHEMA_VERSION
+    usage: Usage = Usage()
+    attempts: int = Field(1, description="Model calls made, re-asks and retries included.")
+    cache_hit: bool = False
+    latency_s: float = Field(0.0, description="Wall time of the model call(s), in seconds.")
+    dropped_items: int = Field(0, description="Items dropped because no evidence was grounded.")
+    dropped_evidence: int = Field(0, description="Ungrounded quotes removed from kept items.")
+
+
+NonEmpty = Annotated[str, Field(min_length=1)]
+
+
+class ArticleSummary(_Frozen):
+    """A typed, grounded summary of one news article."""
+
+    summary: NonEmpty = Field(description="Two or three neutral sentences.")
+    actors: tuple[Actor, ...] = ()
+    warnings: tuple[Warning, ...] = ()
+    positions: tuple[Position, ...] = ()
+    venues: tuple[Venue, ...] = ()
+    rebuttals: tuple[Rebuttal, ...] = ()
+    meta: Meta
+
+    def items(self) -> Iterator[Item]:
+        """Every warning, position, venue and rebuttal, in that order."""
+        yield from self.warnings
+        yield from self.positions
+        yield from self.venues
+        yield from self.rebuttals
+
+    def get(self, item_id: str) -> Item | None:
+        """The item with this id, or None."""
+        return next((item for item in self.items() if item.id == item_id), None)
