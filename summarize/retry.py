@@ -47,7 +47,7 @@ class RetryingBackend:
         self.wrapped = wrapped
         self.policy = policy
         self._backoff = wait_exponential_jitter(
-            initial=policy.initial_wait, max=policy.max_wait, jitter=policy.initial_wait
+            multiplier=policy.initial_wait, max=policy.max_wait, jitter=policy.initial_wait
         )
 
     @property

@@ -10,17 +10,23 @@ network is replaced::
     summary = fake.summarizer().summarize(article)
     assert fake.requests[0]["tool_choice"]["function"]["name"] == "DraftSummary"
 
-`block_network()` makes any real (non-loopback) HTTP request fail loudly.
+`FakeLLMServer` serves the same script over real HTTP on loopback (for a CLI, another
+process, or real connection resets and timeouts). `block_network()` makes any real
+(non-loopback) HTTP request fail loudly.
 """
 
 from __future__ import annotations
 
 import json
+import socket
 import threading
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Final
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any, Final, Self
 from unittest import mock
 
 import httpx2
@@ -32,8 +38,10 @@ __all__ = [
     "FAKE_BASE_URL",
     "Disconnect",
     "FakeLLM",
+    "FakeLLMServer",
     "HTTPFailure",
     "Reply",
+    "Stall",
     "Truncated",
     "block_network",
 ]
@@ -59,13 +67,20 @@ class Disconnect:
 
 
 @dataclass(frozen=True, slots=True)
+class Stall:
+    """Answer nothing for `seconds` (the client's timeout should fire first)."""
+
+    seconds: float = 30.0
+
+
+@dataclass(frozen=True, slots=True)
 class Truncated:
     """Answer with this output, marked as cut off at ``max_tokens``."""
 
     output: Mapping[str, Any] | BaseModel | str
 
 
-Reply = Mapping[str, Any] | BaseModel | str | HTTPFailure | Disconnect | Truncated
+Reply = Mapping[str, Any] | BaseModel | str | HTTPFailure | Disconnect | Stall | Truncated
 
 
 class FakeLLM:
@@ -74,8 +89,8 @@ class FakeLLM:
     Args:
         *replies: Answers in order. A mapping or pydantic model is the structured output
             (sent as the forced tool call's arguments, or as message content in JSON modes);
-            a str is sent as-is (to test malformed output); `HTTPFailure`, `Disconnect` and
-            `Truncated` script failures.
+            a str is sent as-is (to test malformed output); `HTTPFailure`, `Disconnect`,
+            `Stall` and `Truncated` script failures.
         repeat_last: Keep giving the last reply once the script runs out (else HTTP 500).
 
     Attributes:
@@ -112,11 +127,11 @@ class FakeLLM:
                 return self._replies[-1]
         return HTTPFailure(500, "FakeLLM has no reply left")
 
-    def _handle(self, request: httpx2.Request) -> httpx2.Response:
-        body = json.loads(request.read() or b"{}")
+    def answer(self, body: dict[str, Any]) -> httpx2.Response | Disconnect | Stall:
+        """The scripted answer to one request body (recorded in `requests`)."""
         reply = self._next(body)
-        if isinstance(reply, Disconnect):
-            raise httpx2.ConnectError(reply.message, request=request)
+        if isinstance(reply, Disconnect | Stall):
+            return reply
         if isinstance(reply, HTTPFailure):
             return httpx2.Response(
                 reply.status,
@@ -126,6 +141,74 @@ class FakeLLM:
         truncated = isinstance(reply, Truncated)
         output = reply.output if isinstance(reply, Truncated) else reply
         return httpx2.Response(200, json=_completion(body, _as_text(output), truncated))
+
+    def _handle(self, request: httpx2.Request) -> httpx2.Response:
+        answer = self.answer(json.loads(request.read() or b"{}"))
+        if isinstance(answer, Disconnect):
+            raise httpx2.ConnectError(answer.message, request=request)
+        if isinstance(answer, Stall):
+            raise httpx2.ReadTimeout("fake stall", request=request)
+        return answer
+
+
+class FakeLLMServer:
+    """Serves a `FakeLLM` over real HTTP on 127.0.0.1 while in a ``with`` block.
+
+    `Disconnect` closes the socket without answering; `Stall` sleeps before answering.
+    """
+
+    def __init__(self, fake: FakeLLM) -> None:
+        self.fake = fake
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(fake))
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        """The ``/v1`` URL to hand to a client."""
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}/v1"
+
+    def __enter__(self) -> Self:
+        self._thread.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+
+def _handler_for(fake: FakeLLM) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            length = int(self.headers.get("content-length") or 0)
+            answer = fake.answer(json.loads(self.rfile.read(length) or b"{}"))
+            if isinstance(answer, Disconnect):
+                self.connection.shutdown(socket.SHUT_RDWR)
+                self.close_connection = True
+                return
+            if isinstance(answer, Stall):
+                time.sleep(answer.seconds)
+                return
+            body = answer.content
+            self.send_response(answer.status_code)
+            for name, value in answer.headers.items():
+                if name.lower() not in {"content-length", "transfer-encoding"}:
+                    self.send_header(name, value)
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:  # quiet test output
+            pass
+
+    return Handler
 
 
 def _as_text(output: Mapping[str, Any] | BaseModel | str) -> str:

@@ -14,7 +14,7 @@ import threading
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, cast
 
 import httpx2
 
@@ -151,7 +151,7 @@ class LlamaTransport(httpx2.BaseTransport, httpx2.AsyncBaseTransport):
             kwargs["max_tokens"] = request["max_completion_tokens"]
         loaded = _model(self._key)
         with loaded.lock:
-            result: dict[str, Any] = loaded.llama.create_chat_completion(**kwargs)
+            result = cast(dict[str, Any], loaded.llama.create_chat_completion(**kwargs))
         _mark_truncation(result, kwargs.get("max_tokens"))
         result["model"] = request.get("model") or result.get("model")
         return result
