@@ -66,16 +66,15 @@ _PLOVER_FIT: Final[dict[Category, frozenset[str]]] = {
     "venue": frozenset({"AGREE", "CONSULT"}),
     "rebuttal": frozenset({"REJECT", "ACCUSE"}),
 }
-_CAMEO_DIGITS = re.compile(r"\d{3,4}")
+_CAMEO_DIGITS = re.compile(r"(?<!\d)\d{3,4}(?!\d)")
 
 
 def clean_cameo(code: object, category: Category) -> str | None:
     """The CAMEO code in canonical form ("138") if known and fitting `category`, else None."""
     if code is None:
         return None
-    text = str(code).strip()
-    if text.isdigit() and len(text) < 3:  # 12 and "12" both mean "012"
-        text = text.zfill(3)
+    # An int lost its leading zero (12 was "012"); the string "12" is CAMEO's root code 12.
+    text = f"{code:03d}" if isinstance(code, int) and not isinstance(code, bool) else str(code)
     found = _CAMEO_DIGITS.search(text)
     if found is None:
         return None

@@ -32,8 +32,8 @@ def check_article(text: str | bytes, max_chars: int) -> str:
         raise InputError(f"article must be str or bytes, not {type(text).__name__}")
     if not text.strip():
         raise EmptyInputError("article is empty or only whitespace")
-    if "\x00" in text or len(_CONTROL.findall(text)) > MAX_CONTROL_CHAR_RATIO * len(text):
-        raise BinaryInputError("article contains binary control characters; is it a text file?")
     if len(text) > max_chars:
         raise InputTooLargeError(len(text), max_chars)
+    if "\x00" in text or len(_CONTROL.findall(text)) > MAX_CONTROL_CHAR_RATIO * len(text):
+        raise BinaryInputError("article contains binary control characters; is it a text file?")
     return text

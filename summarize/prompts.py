@@ -26,7 +26,7 @@ __all__ = ["Message", "Prompt", "available_prompts", "load_prompt"]
 Message = dict[str, str]
 PLACEHOLDERS: Final = frozenset({"article", "fence"})
 _PLACEHOLDER = re.compile(r"\{\{\s*(\w+)\s*\}\}")
-_FILE_NAME = re.compile(r"v(\d+)\.toml")
+_FILE_NAME = re.compile(r"v([1-9]\d*)\.toml")
 
 
 class _PromptFile(BaseModel):
@@ -45,6 +45,13 @@ class _PromptFile(BaseModel):
         if unknown:
             raise ValueError(f"unknown placeholder(s): {', '.join(sorted(unknown))}")
         return template.strip()
+
+    @field_validator("system")
+    @classmethod
+    def _no_article_in_system(cls, template: str) -> str:
+        if "article" in _PLACEHOLDER.findall(template):
+            raise ValueError("{{article}} belongs in the user template, inside the fence")
+        return template
 
     @field_validator("user")
     @classmethod
@@ -129,7 +136,7 @@ def load_prompt(spec: str = "article_summary") -> Prompt:
     path = _prompt_root() / name / f"v{version}.toml"
     try:
         parsed = _PromptFile.model_validate(tomllib.loads(path.read_text(encoding="utf-8")))
-    except (tomllib.TOMLDecodeError, ValidationError) as exc:
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, ValidationError) as exc:
         raise PromptError(f"invalid prompt file {name}/v{version}.toml: {exc}") from exc
     if (parsed.id, parsed.version) != (name, version):
         raise PromptError(f"{name}/v{version}.toml declares {parsed.id}@v{parsed.version}")

@@ -202,7 +202,7 @@ def test_prompt_injection_in_article_cannot_add_items(seed_article: str) -> None
     system, user = fake.requests[0]["messages"]
     assert "Ignore previous instructions" not in system["content"]
     fence = user["content"].splitlines()[2]
-    before, inside, after = user["content"].split(fence)[-3:]
+    inside = user["content"].split(fence)[-2]
     assert "Ignore previous instructions" in inside, "injected text is outside the fence"
 
 
@@ -220,7 +220,7 @@ def test_invalid_output_after_reasks_raises_output_error(seed_article: str) -> N
         fake.summarizer(max_reasks=1).summarize(seed_article)
     assert not isinstance(info.value, TruncatedOutputError)
     assert fake.calls == 2 and info.value.attempts == 2
-    assert "fake-model" == info.value.model
+    assert info.value.model == "fake-model"
 
 
 def test_truncated_output_raises_truncated_error(seed_article: str) -> None:

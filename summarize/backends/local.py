@@ -9,6 +9,7 @@ valid JSON for the schema. The only importer of ``llama_cpp``.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import json
 import threading
 from dataclasses import dataclass
@@ -87,6 +88,15 @@ class _LoadedModel:
 
 _models: dict[_ModelKey, _LoadedModel] = {}
 _models_lock = threading.Lock()
+
+
+@atexit.register
+def _close_models() -> None:
+    """Free models before interpreter teardown (llama.cpp's finalizers fail during it)."""
+    with _models_lock:
+        for loaded in _models.values():
+            loaded.llama.close()
+        _models.clear()
 
 
 def _model(key: _ModelKey) -> _LoadedModel:

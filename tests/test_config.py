@@ -1,0 +1,168 @@
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import pytest
+
+from summarize.config import DEFAULT_OPENAI_MODEL, LOCAL_MODEL, Settings
+from summarize.errors import ConfigError
+
+SECRET = "sk-test-0123456789abcdef"
+
+
+# --- validation -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"mode": "xml"}, r"mode must be one of tools, json_schema, json, md_json, not 'xml'"),
+        ({"ungrounded": "ignore"}, r"ungrounded must be one of keep, drop, raise, not 'ignore'"),
+        ({"retries": -1}, r"retries must not be negative"),
+        ({"max_reasks": -1}, r"max_reasks must not be negative"),
+        ({"max_tokens": 0}, r"max_tokens must be at least 1"),
+        ({"max_input_chars": 0}, r"max_input_chars must be at least 1"),
+        ({"n_ctx": 0}, r"n_ctx must be at least 1"),
+        ({"timeout": 0}, r"timeout must be positive"),
+        ({"retry_initial_wait": -0.1}, r"retry waits not negative"),
+        ({"retry_max_wait": -1}, r"retry waits not negative"),
+        ({"model": "   "}, r"model must not be empty"),
+    ],
+)
+def test_invalid_settings_raise_config_error_naming_the_setting(
+    options: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ConfigError, match=message):
+        Settings(**options)
+
+
+def test_config_error_is_a_value_error() -> None:
+    with pytest.raises(ValueError, match="retries"):
+        Settings(retries=-1)
+
+
+def test_defaults_are_valid() -> None:
+    settings = Settings()
+    assert settings.mode == "tools"
+    assert settings.ungrounded == "drop"
+    assert settings.prompt == "article_summary"
+
+
+def test_zero_retries_and_reasks_are_allowed() -> None:
+    settings = Settings(retries=0, max_reasks=0, retry_initial_wait=0, retry_max_wait=0)
+    assert (settings.retries, settings.max_reasks) == (0, 0)
+
+
+def test_settings_are_frozen() -> None:
+    settings = Settings()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        settings.retries = 9  # type: ignore[misc]
+        pytest.fail("Settings.retries could be assigned")
+
+
+def test_replace_makes_a_validated_copy() -> None:
+    settings = Settings(retries=1)
+    changed = settings.replace(retries=5)
+    assert (settings.retries, changed.retries) == (1, 5), "replace() changed the original"
+    with pytest.raises(ConfigError, match="retries must not be negative"):
+        settings.replace(retries=-1)
+
+
+# --- from_env -------------------------------------------------------------------------------
+
+
+def test_from_env_reads_the_given_mapping() -> None:
+    env = {
+        "SUMMARIZE_MODEL": "gpt-4o",
+        "OPENAI_API_KEY": SECRET,
+        "OPENAI_BASE_URL": "http://127.0.0.1:8080/v1",
+    }
+    settings = Settings.from_env(env=env)
+    assert settings.model == "gpt-4o"
+    assert settings.api_key == SECRET
+    assert settings.base_url == "http://127.0.0.1:8080/v1"
+
+
+def test_explicit_overrides_beat_the_environment() -> None:
+    env = {
+        "SUMMARIZE_MODEL": "from-env",
+        "OPENAI_API_KEY": "env-key",
+        "OPENAI_BASE_URL": "http://e",
+    }
+    settings = Settings.from_env(
+        env=env, model="explicit", api_key="explicit-key", base_url="http://x", retries=0
+    )
+    assert (settings.model, settings.api_key, settings.base_url) == (
+        "explicit",
+        "explicit-key",
+        "http://x",
+    ), "an explicit setting lost to the environment"
+    assert settings.retries == 0
+
+
+def test_none_overrides_fall_back_to_the_environment() -> None:
+    settings = Settings.from_env(env={"SUMMARIZE_MODEL": "from-env"}, model=None)
+    assert settings.model == "from-env"
+
+
+def test_empty_environment_values_count_as_unset() -> None:
+    settings = Settings.from_env(
+        env={"SUMMARIZE_MODEL": "", "OPENAI_API_KEY": "", "OPENAI_BASE_URL": ""}
+    )
+    assert (settings.model, settings.api_key, settings.base_url) == (None, None, None)
+    assert settings.is_local
+
+
+def test_from_env_ignores_unrelated_variables() -> None:
+    settings = Settings.from_env(env={"OPENAI_MODEL": "gpt-4o", "MODEL": "x"})
+    assert settings.model is None
+
+
+def test_from_env_without_mapping_reads_os_environ(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SUMMARIZE_MODEL", "from-os-environ")
+    assert Settings.from_env().model == "from-os-environ"
+
+
+@pytest.mark.parametrize("name", ["retry", "max_token", "api-key"])
+def test_unknown_setting_name_raises_config_error(name: str) -> None:
+    with pytest.raises(ConfigError, match=f"unknown setting.*{name}"):
+        Settings.from_env(env={}, **{name: 1})
+
+
+def test_invalid_value_via_from_env_raises_config_error() -> None:
+    with pytest.raises(ConfigError, match="mode"):
+        Settings.from_env(env={}, mode="nope")
+
+
+# --- backend choice -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("options", "is_local", "model_name", "path"),
+    [
+        ({}, True, LOCAL_MODEL, None),
+        ({"api_key": SECRET}, False, DEFAULT_OPENAI_MODEL, None),
+        ({"base_url": "http://127.0.0.1:11434/v1"}, False, DEFAULT_OPENAI_MODEL, None),
+        ({"base_url": "http://h/v1", "model": "llama3"}, False, "llama3", None),
+        ({"model": "gpt-4o", "api_key": SECRET}, False, "gpt-4o", None),
+        ({"model": "local", "api_key": SECRET}, True, "local", None),
+        ({"model": "local", "base_url": "http://h/v1"}, True, "local", None),
+        ({"model": "local:/x.gguf"}, True, "local:/x.gguf", "/x.gguf"),
+        ({"model": "local:/models/a:b.gguf"}, True, "local:/models/a:b.gguf", "/models/a:b.gguf"),
+        ({"model": "local:"}, True, "local:", None),
+    ],
+)
+def test_backend_choice(
+    options: dict[str, Any], is_local: bool, model_name: str, path: str | None
+) -> None:
+    settings = Settings(**options)
+    got = (settings.is_local, settings.model_name, settings.local_model_path)
+    assert got == (is_local, model_name, path), f"Settings({options}) -> {got}"
+
+
+def test_api_key_is_not_shown_in_repr() -> None:
+    settings = Settings(api_key=SECRET, base_url="http://h/v1")
+    assert SECRET not in repr(settings), "repr(Settings) leaks the API key"
+    assert SECRET not in str(settings), "str(Settings) leaks the API key"
+    assert "http://h/v1" in repr(settings)

@@ -1,0 +1,66 @@
+"""The real embedded SmolLM2-135M model, in-process, on the seed article. Nothing is faked.
+
+The model is tiny: these tests assert the pipeline's guarantees (a valid typed summary, every
+returned quote found at its offsets), not the quality of its content.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from summarize import ArticleSummary, Summarizer, TruncatedOutputError
+from summarize.backends.local import default_model_path
+
+from .model_checks import assert_offsets_cover_quotes, assert_valid_local_summary
+
+pytestmark = pytest.mark.model
+
+
+@pytest.fixture(scope="module")
+def local() -> Summarizer:
+    return Summarizer("local")
+
+
+@pytest.fixture(scope="module")
+def kept(seed_article: str) -> ArticleSummary:
+    return Summarizer("local", ungrounded="keep").summarize(seed_article)
+
+
+def test_embedded_model_ships_in_the_wheel() -> None:
+    path = default_model_path()
+    assert path.suffix == ".gguf" and path.stat().st_size > 50_000_000
+
+
+def test_default_policy_returns_only_grounded_evidence(
+    local: Summarizer, seed_article: str
+) -> None:
+    summary = local.summarize(seed_article)
+    assert_valid_local_summary(summary)
+    assert summary.meta.backend == "local" and summary.meta.model == "local"
+    for item in summary.items():
+        assert item.evidence and all(e.grounded for e in item.evidence), (
+            f"{item.id} reached the user with ungrounded evidence"
+        )
+    assert_offsets_cover_quotes(summary, seed_article)
+
+
+def test_keep_policy_offsets_match_the_article(kept: ArticleSummary, seed_article: str) -> None:
+    assert_valid_local_summary(kept)
+    assert_offsets_cover_quotes(kept, seed_article)
+
+
+def test_model_path_spec_loads_the_same_file(seed_article: str) -> None:
+    summary = Summarizer(f"local:{default_model_path()}").summarize(seed_article)
+    assert summary.meta.model.startswith("local:")
+    assert_valid_local_summary(summary)
+
+
+async def test_async_in_process(local: Summarizer, seed_article: str) -> None:
+    summary = await local.asummarize(seed_article)
+    assert_valid_local_summary(summary)
+    assert_offsets_cover_quotes(summary, seed_article)
+
+
+def test_tiny_token_budget_is_reported_as_truncation(seed_article: str) -> None:
+    with pytest.raises(TruncatedOutputError, match="max_tokens"):
+        Summarizer("local", max_tokens=8, max_reasks=0).summarize(seed_article)

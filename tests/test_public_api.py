@@ -1,0 +1,130 @@
+from __future__ import annotations
+
+import inspect
+
+import pytest
+
+import summarize
+import summarize.errors as errors_module
+from summarize.errors import (
+    BackendError,
+    BackendUnavailableError,
+    OutputError,
+    RateLimitedError,
+    RequestRejectedError,
+    SummarizeError,
+    TransientBackendError,
+    TruncatedOutputError,
+)
+
+PUBLIC_API = [
+    "Actor",
+    "ArticleSummary",
+    "BackendError",
+    "BackendUnavailableError",
+    "BinaryInputError",
+    "ConfigError",
+    "EmptyInputError",
+    "Evidence",
+    "GroundingError",
+    "InputError",
+    "InputTooLargeError",
+    "Meta",
+    "OutputError",
+    "Position",
+    "PromptError",
+    "RateLimitedError",
+    "Rebuttal",
+    "RequestRejectedError",
+    "Settings",
+    "SummarizeError",
+    "Summarizer",
+    "TransientBackendError",
+    "TruncatedOutputError",
+    "Usage",
+    "Venue",
+    "Warning",
+    "asummarize",
+    "summarize",
+]
+
+ERROR_CLASSES = [
+    obj
+    for _, obj in inspect.getmembers(errors_module, inspect.isclass)
+    if issubclass(obj, BaseException) and obj.__module__ == errors_module.__name__
+]
+
+
+def test_all_is_the_documented_public_api() -> None:
+    assert sorted(summarize.__all__) == summarize.__all__, "summarize.__all__ is not sorted"
+    assert summarize.__all__ == PUBLIC_API, (
+        f"public API changed: added {sorted(set(summarize.__all__) - set(PUBLIC_API))}, "
+        f"removed {sorted(set(PUBLIC_API) - set(summarize.__all__))}"
+    )
+
+
+@pytest.mark.parametrize("name", PUBLIC_API)
+def test_every_public_name_is_importable(name: str) -> None:
+    assert getattr(summarize, name, None) is not None, f"summarize.{name} is missing"
+
+
+def test_star_import_exposes_the_public_api() -> None:
+    namespace: dict[str, object] = {}
+    exec("from summarize import *", namespace)
+    assert set(PUBLIC_API) <= namespace.keys()
+
+
+def test_common_imports() -> None:
+    from summarize import ArticleSummary, SummarizeError, Summarizer, asummarize
+    from summarize import summarize as summarize_function
+
+    assert inspect.isclass(Summarizer)
+    assert inspect.isclass(ArticleSummary)
+    assert callable(summarize_function), "summarize.summarize is not the function"
+    assert inspect.iscoroutinefunction(asummarize), "asummarize is not async"
+    assert issubclass(SummarizeError, Exception)
+
+
+def test_version_matches_the_package_metadata() -> None:
+    from importlib.metadata import version
+
+    assert summarize.__version__ == version("summarize")
+
+
+def test_errors_module_exports_every_error_class() -> None:
+    names = sorted(cls.__name__ for cls in ERROR_CLASSES)
+    assert sorted(errors_module.__all__) == names
+    missing = sorted(set(names) - set(summarize.__all__))
+    assert not missing, f"error classes not re-exported from summarize: {missing}"
+
+
+@pytest.mark.parametrize("error", ERROR_CLASSES, ids=lambda cls: cls.__name__)
+def test_every_error_is_a_summarize_error(error: type[BaseException]) -> None:
+    assert issubclass(error, SummarizeError), f"{error.__name__} escapes `except SummarizeError`"
+
+
+@pytest.mark.parametrize(
+    ("error", "parent"),
+    [
+        (TransientBackendError, BackendError),
+        (RequestRejectedError, BackendError),
+        (OutputError, BackendError),
+        (TruncatedOutputError, OutputError),
+        (BackendUnavailableError, TransientBackendError),
+        (RateLimitedError, TransientBackendError),
+    ],
+)
+def test_backend_error_tree(error: type[Exception], parent: type[Exception]) -> None:
+    assert issubclass(error, parent), f"{error.__name__} must subclass {parent.__name__}"
+
+
+@pytest.mark.parametrize("error", [RequestRejectedError, OutputError, TruncatedOutputError])
+def test_permanent_backend_errors_are_not_transient(error: type[Exception]) -> None:
+    assert not issubclass(error, TransientBackendError), f"{error.__name__} would be retried"
+
+
+def test_backend_errors_carry_model_and_attempts() -> None:
+    error = TruncatedOutputError("cut off", model="m", attempts=2)
+    assert (str(error), error.model, error.attempts) == ("cut off", "m", 2)
+    limited = RateLimitedError("slow down", retry_after=1.5)
+    assert limited.retry_after == 1.5
