@@ -8,12 +8,12 @@ grounding are not here: `summarize` computes them (see `assemble`).
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
 
-from summarize.grounding import align_quote
+from summarize.grounding import Aligner
 from summarize.schema import ActorKind, Attribution
 
 __all__ = [
@@ -42,6 +42,11 @@ class GroundingCheck:
     article: str
     reasks_left: int
     attempts: int = 0
+    # One aligner for every attempt: it normalizes the article once.
+    aligner: Aligner = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.aligner = Aligner(self.article)
 
 
 class _Draft(BaseModel):
@@ -113,11 +118,11 @@ class DraftSummary(_Draft):
     """What the model returns for one article."""
 
     summary: str = Field(min_length=1, max_length=800, description="2-3 neutral sentences")
-    actors: list[DraftActor] = Field(default_factory=list, max_length=8)
-    warnings: list[DraftWarning] = Field(default_factory=list, max_length=4)
-    positions: list[DraftPosition] = Field(default_factory=list, max_length=6)
-    venues: list[DraftVenue] = Field(default_factory=list, max_length=6)
-    rebuttals: list[DraftRebuttal] = Field(default_factory=list, max_length=4)
+    actors: list[DraftActor] = Field(default_factory=list, max_length=16)
+    warnings: list[DraftWarning] = Field(default_factory=list, max_length=6)
+    positions: list[DraftPosition] = Field(default_factory=list, max_length=8)
+    venues: list[DraftVenue] = Field(default_factory=list, max_length=8)
+    rebuttals: list[DraftRebuttal] = Field(default_factory=list, max_length=6)
 
     @classmethod
     def model_validate_json(
@@ -154,7 +159,7 @@ class DraftSummary(_Draft):
         check = _grounding_check(info.context)
         if check is None or check.reasks_left <= 0:
             return self
-        missing = [q for q in self.quotes() if not align_quote(check.article, q).grounded]
+        missing = [q for q in self.quotes() if not check.aligner.align(q).grounded]
         if not missing:
             return self
         check.reasks_left -= 1

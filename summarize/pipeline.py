@@ -84,8 +84,23 @@ class Summarizer:
         return self._finish(article, completion, time.perf_counter() - started)
 
     def close(self) -> None:
-        """Release HTTP connections."""
+        """Release the HTTP connections `summarize` opened."""
         self.backend.close()
+
+    async def aclose(self) -> None:
+        """Release the HTTP connections `asummarize` opened in this event loop."""
+        await self.backend.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
 
     def __enter__(self) -> Self:
         return self
@@ -127,5 +142,5 @@ def summarize(text: str | bytes, model: str | None = None, **kwargs: Any) -> Art
 
 async def asummarize(text: str | bytes, model: str | None = None, **kwargs: Any) -> ArticleSummary:
     """One-shot `Summarizer(model, **kwargs).asummarize(text)`."""
-    with Summarizer(model, **kwargs) as summarizer:
+    async with Summarizer(model, **kwargs) as summarizer:
         return await summarizer.asummarize(text)

@@ -78,6 +78,10 @@ class RetryingBackend:
         """Close the wrapped backend."""
         self.wrapped.close()
 
+    async def aclose(self) -> None:
+        """Close the wrapped backend's async connections."""
+        await self.wrapped.aclose()
+
     def _tenacity_kwargs(self) -> dict[str, Any]:
         return {
             "stop": stop_after_attempt(self.policy.retries + 1),

@@ -166,3 +166,11 @@ def test_api_key_is_not_shown_in_repr() -> None:
     assert SECRET not in repr(settings), "repr(Settings) leaks the API key"
     assert SECRET not in str(settings), "str(Settings) leaks the API key"
     assert "http://h/v1" in repr(settings)
+
+
+def test_default_local_backend_keeps_the_local_model_name() -> None:
+    from summarize.backends import open_backend
+    from summarize.testing import FakeLLM
+
+    backend = open_backend(Settings(), transport=FakeLLM().transport)
+    assert (backend.kind, backend.model) == ("local", "local")

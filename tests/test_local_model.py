@@ -64,3 +64,16 @@ async def test_async_in_process(local: Summarizer, seed_article: str) -> None:
 def test_tiny_token_budget_is_reported_as_truncation(seed_article: str) -> None:
     with pytest.raises(TruncatedOutputError, match="max_tokens"):
         Summarizer("local", max_tokens=8, max_reasks=0).summarize(seed_article)
+
+
+def test_cli_on_the_embedded_model_warns_about_its_quality(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from summarize.cli import TINY_MODEL_NOTE, main
+
+    from .conftest import SEED_ARTICLE
+
+    assert main([str(SEED_ARTICLE)]) == 0
+    captured = capsys.readouterr()
+    assert TINY_MODEL_NOTE in captured.err
+    assert "Summary" in captured.out and "model local (local)" in captured.out

@@ -43,29 +43,55 @@ def good_draft() -> dict[str, Any]:
         "summary": "Putin warned that Western troops in Ukraine would be targets and proposed "
         "Moscow for talks; Kyiv rejected the proposal.",
         "actors": [
-            {"name": "Putin", "canonical": "Vladimir Putin", "kind": "person",
-             "country": "RUS", "role": "President"},
-            {"name": "Andrii Sybiha", "canonical": "Andrii Sybiha", "kind": "person",
-             "country": "UKR", "role": "Foreign Minister"},
+            {
+                "name": "Putin",
+                "canonical": "Vladimir Putin",
+                "kind": "person",
+                "country": "RUS",
+                "role": "President",
+            },
+            {
+                "name": "Andrii Sybiha",
+                "canonical": "Andrii Sybiha",
+                "kind": "person",
+                "country": "UKR",
+                "role": "Foreign Minister",
+            },
         ],
         "warnings": [
-            {"by": "Vladimir Putin", "target": "Western troops in Ukraine",
-             "consequence": "treated as legitimate targets",
-             "condition": "if they appear during military operations", "kind": "threat",
-             "cameo": "138", "plover": "THREATEN",
-             "evidence": [evidence(THREAT, speaker="Vladimir Putin", via=["DW"])]},
+            {
+                "by": "Vladimir Putin",
+                "target": "Western troops in Ukraine",
+                "consequence": "treated as legitimate targets",
+                "condition": "if they appear during military operations",
+                "kind": "threat",
+                "cameo": "138",
+                "plover": "THREATEN",
+                "evidence": [evidence(THREAT, speaker="Vladimir Putin", via=["DW"])],
+            },
         ],
         "positions": [],
         "venues": [
-            {"place": "Moscow", "proposed_by": "Vladimir Putin", "status": "proposed",
-             "meeting": "Putin-Zelenskyy meeting", "cameo": "036",
-             "evidence": [evidence(MOSCOW, speaker="Vladimir Putin",
-                                   via=["The New York Times"])]},
+            {
+                "place": "Moscow",
+                "proposed_by": "Vladimir Putin",
+                "status": "proposed",
+                "meeting": "Putin-Zelenskyy meeting",
+                "cameo": "036",
+                "evidence": [
+                    evidence(MOSCOW, speaker="Vladimir Putin", via=["The New York Times"])
+                ],
+            },
         ],
         "rebuttals": [
-            {"by": "Andrii Sybiha", "answers": "v1", "kind": "reject_proposal",
-             "content": "Putin's proposals are knowingly unacceptable", "cameo": "125",
-             "evidence": [evidence(REJECT, speaker="Andrii Sybiha")]},
+            {
+                "by": "Andrii Sybiha",
+                "answers": "v1",
+                "kind": "reject_proposal",
+                "content": "Putin's proposals are knowingly unacceptable",
+                "cameo": "125",
+                "evidence": [evidence(REJECT, speaker="Andrii Sybiha")],
+            },
         ],
     }
 
@@ -73,8 +99,13 @@ def good_draft() -> dict[str, Any]:
 def with_invented_rebuttal() -> dict[str, Any]:
     draft = good_draft()
     draft["rebuttals"].append(
-        {"by": "Kyiv", "answers": "the Moscow venue", "kind": "reject_proposal",
-         "content": "no delegation", "evidence": [evidence(INVENTED, attribution="narration")]}
+        {
+            "by": "Kyiv",
+            "answers": "the Moscow venue",
+            "kind": "reject_proposal",
+            "content": "no delegation",
+            "evidence": [evidence(INVENTED, attribution="narration")],
+        }
     )
     return draft
 
@@ -192,8 +223,13 @@ def test_prompt_injection_in_article_cannot_add_items(seed_article: str) -> None
     )
     draft = good_draft()
     draft["warnings"].append(
-        {"by": "NATO", "target": "Russia", "consequence": "invasion", "kind": "threat",
-         "evidence": [evidence("NATO will invade Russia tomorrow")]}
+        {
+            "by": "NATO",
+            "target": "Russia",
+            "consequence": "invasion",
+            "kind": "threat",
+            "evidence": [evidence("NATO will invade Russia tomorrow")],
+        }
     )
     fake = FakeLLM(draft)
     summary = fake.summarizer(max_reasks=0).summarize(injected)

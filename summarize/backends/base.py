@@ -70,5 +70,9 @@ class Backend(Protocol):
         ...
 
     def close(self) -> None:
-        """Release connections and models held by this backend."""
+        """Release the connections `complete` opened."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release the connections `acomplete` opened in the running event loop."""
         ...

@@ -73,7 +73,7 @@ class OpenAICompatibleBackend:
         self._extra_body = {**(settings.extra_body or {}), **(extra_body or {})}
         self._sync: instructor.Instructor | None = None
         self._async: weakref.WeakKeyDictionary[
-            asyncio.AbstractEventLoop, instructor.AsyncInstructor
+            asyncio.AbstractEventLoop, tuple[instructor.AsyncInstructor, openai.AsyncOpenAI]
         ] = weakref.WeakKeyDictionary()
         self._openai_clients: list[openai.OpenAI] = []
         self._lock = threading.Lock()
@@ -102,8 +102,14 @@ class OpenAICompatibleBackend:
             draft = await self._async_client().create(**self._create_kwargs(request, check))
         return self._completion(draft, check)
 
+    async def aclose(self) -> None:
+        """Close the async HTTP client of the running event loop."""
+        pair = self._async.pop(asyncio.get_running_loop(), None)
+        if pair is not None:
+            await pair[1].close()
+
     def close(self) -> None:
-        """Close the sync HTTP client (async clients close with their event loop)."""
+        """Close the sync HTTP client (use `aclose` for the async one)."""
         with self._lock:
             for client in self._openai_clients:
                 client.close()
@@ -132,14 +138,16 @@ class OpenAICompatibleBackend:
     def _async_client(self) -> instructor.AsyncInstructor:
         # httpx connection pools belong to one event loop: one client per loop.
         loop = asyncio.get_running_loop()
-        client = self._async.get(loop)
-        if client is None:
+        pair = self._async.get(loop)
+        if pair is None:
             transport = _async_transport(self._transport)
             http = httpx2.AsyncClient(transport=transport) if transport else None
             raw = openai.AsyncOpenAI(**self._client_kwargs(), http_client=http)
-            client = instructor.from_openai(raw, mode=_MODES[self._settings.mode])
-            self._async[loop] = client
-        return client
+            pair = self._async[loop] = (
+                instructor.from_openai(raw, mode=_MODES[self._settings.mode]),
+                raw,
+            )
+        return pair[0]
 
     def _create_kwargs(self, request: ExtractionRequest, check: GroundingCheck) -> dict[str, Any]:
         s = self._settings

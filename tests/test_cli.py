@@ -1,0 +1,135 @@
+"""The command line, against a FakeLLM served over real loopback HTTP."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from summarize import ArticleSummary
+from summarize.cli import main
+from summarize.testing import FakeLLM, FakeLLMServer, HTTPFailure
+
+from .conftest import SEED_ARTICLE
+from .test_pipeline import good_draft
+
+
+@pytest.fixture
+def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeLLMServer]:
+    with FakeLLMServer(FakeLLM(good_draft())) as running:
+        monkeypatch.setenv("OPENAI_API_KEY", "test-key")
+        monkeypatch.setenv("OPENAI_BASE_URL", running.base_url)
+        yield running
+
+
+def test_default_output_is_readable_text(
+    server: FakeLLMServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main([str(SEED_ARTICLE), "--model", "m"]) == 0
+    out = capsys.readouterr().out
+    assert "Summary" in out and "[w1] Vladimir Putin" in out and "[v1] Moscow" in out
+    assert "answers v1" in out, "rebuttal link not shown"
+    assert server.fake.requests[0]["model"] == "m"
+
+
+def test_json_output_validates_as_article_summary(
+    server: FakeLLMServer, capsys: pytest.CaptureFixture[str], seed_article: str
+) -> None:
+    assert main([str(SEED_ARTICLE), "--format", "json"]) == 0
+    summary = ArticleSummary.model_validate_json(capsys.readouterr().out)
+    e = summary.venues[0].evidence[0]
+    assert e.start is not None and seed_article[e.start : e.end] == e.quote
+
+
+def test_markdown_to_file_and_several_inputs(
+    server: FakeLLMServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    second = tmp_path / "second.txt"
+    second.write_text(SEED_ARTICLE.read_text(encoding="utf-8"), encoding="utf-8")
+    out = tmp_path / "out.md"
+    assert main([str(SEED_ARTICLE), str(second), "--format", "markdown", "-o", str(out)]) == 0
+    text = out.read_text(encoding="utf-8")
+    assert text.count("## Warnings") == 2 and f"# {second}" in text
+    assert capsys.readouterr().out == ""
+
+
+def test_several_inputs_as_json_lines(
+    server: FakeLLMServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main([str(SEED_ARTICLE), str(SEED_ARTICLE), "--format", "json"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2 and all(json.loads(line)["venues"] for line in lines)
+
+
+def test_stdin(
+    server: FakeLLMServer, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import io
+
+    stdin = io.TextIOWrapper(io.BytesIO(SEED_ARTICLE.read_bytes()), encoding="utf-8")
+    monkeypatch.setattr(sys, "stdin", stdin)
+    assert main(["-", "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["warnings"][0]["id"] == "w1"
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [(b"   \n", "article is empty"), (b"\xff\xfe\x00binary", "not UTF-8")],
+)
+def test_bad_input_is_one_line_error(
+    server: FakeLLMServer,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    content: bytes,
+    message: str,
+) -> None:
+    path = tmp_path / "bad.txt"
+    path.write_bytes(content)
+    assert main([str(path)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("summarize: error: ") and message in err and err.count("\n") == 1
+    assert server.fake.calls == 0
+
+
+def test_missing_file_exits_2(server: FakeLLMServer, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["/no/such/article.txt"]) == 2
+    assert "cannot read /no/such/article.txt" in capsys.readouterr().err
+
+
+def test_endpoint_failure_is_one_line_error(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with FakeLLMServer(FakeLLM(HTTPFailure(401, "invalid api key"))) as running:
+        monkeypatch.setenv("OPENAI_API_KEY", "wrong")
+        assert main([str(SEED_ARTICLE), "--base-url", running.base_url]) == 1
+    err = capsys.readouterr().err
+    assert "HTTP 401: invalid api key" in err and err.count("\n") == 1
+
+
+def test_python_dash_m_runs_as_a_real_process(server: FakeLLMServer) -> None:
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    done = subprocess.run(
+        [sys.executable, "-m", "summarize", str(SEED_ARTICLE), "--format", "json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["meta"]["backend"] == "openai"
+
+    bad = subprocess.run(
+        [sys.executable, "-m", "summarize", "--format", "yaml", str(SEED_ARTICLE)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert bad.returncode == 2 and "invalid choice" in bad.stderr
