@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any, Final, TypeVar
 
 from rapidfuzz import fuzz
@@ -39,12 +38,6 @@ _ITEM_ID: Final = re.compile(r"\b([wpvr])\s*(\d{1,3})\b", re.IGNORECASE)
 ItemT = TypeVar("ItemT", bound=Item)
 
 
-@dataclass(slots=True)
-class _Tally:
-    dropped_items: int = 0
-    dropped_evidence: int = 0
-
-
 def assemble(
     draft: DraftSummary, article: str, *, policy: UngroundedPolicy, meta: Meta
 ) -> ArticleSummary:
@@ -53,9 +46,7 @@ def assemble(
     Raises:
         GroundingError: policy is "raise" and some quote is not in the article.
     """
-    aligner = Aligner(article)
-    tally = _Tally()
-    build = _Builder(aligner, policy, tally)
+    build = _Builder(Aligner(article), policy)
     warnings = build.items(Warning, "w", draft.warnings)
     positions = build.items(Position, "p", draft.positions)
     venues = build.items(Venue, "v", draft.venues)
@@ -73,19 +64,20 @@ def assemble(
         rebuttals=tuple(rebuttals),
         meta=meta.model_copy(
             update={
-                "dropped_items": tally.dropped_items,
-                "dropped_evidence": tally.dropped_evidence,
+                "dropped_items": build.dropped_items,
+                "dropped_evidence": build.dropped_evidence,
             }
         ),
     )
 
 
 class _Builder:
-    def __init__(self, aligner: Aligner, policy: UngroundedPolicy, tally: _Tally) -> None:
+    def __init__(self, aligner: Aligner, policy: UngroundedPolicy) -> None:
         self.aligner = aligner
         self.policy = policy
-        self.tally = tally
         self.ungrounded: list[str] = []
+        self.dropped_items = 0
+        self.dropped_evidence = 0
 
     def items(self, model: type[ItemT], prefix: str, drafts: Sequence[DraftItem]) -> list[ItemT]:
         """Typed items with ids by draft position (so a model's "v2" still means the 2nd venue)."""
@@ -98,7 +90,7 @@ class _Builder:
             seen.add(key)
             evidence = self.evidence(draft.evidence)
             if evidence is None:
-                self.tally.dropped_items += 1
+                self.dropped_items += 1
                 continue
             fields: dict[str, Any] = draft.model_dump(exclude={"evidence"})
             built.append(model(id=f"{prefix}{number}", evidence=evidence, **fields))
@@ -113,7 +105,7 @@ class _Builder:
             return tuple(found) if found else None
         kept = tuple(e for e in found if e.grounded)
         if kept:  # a dropped item is counted once, as an item
-            self.tally.dropped_evidence += len(found) - len(kept)
+            self.dropped_evidence += len(found) - len(kept)
         return kept or None
 
     def ground(self, draft: DraftEvidence) -> Evidence:

@@ -62,10 +62,11 @@ class Evidence(_Frozen):
 
     @model_validator(mode="after")
     def _offsets_agree(self) -> Evidence:
-        has_span = self.start is not None and self.end is not None
+        start, end = self.start, self.end
+        has_span = start is not None and end is not None
         if self.grounded != (self.match != "none") or self.grounded != has_span:
             raise ValueError("grounded, match and start/end must agree")
-        if has_span and self.start is not None and self.end is not None and self.start > self.end:
+        if start is not None and end is not None and start > end:
             raise ValueError("start must not be after end")
         return self
 

@@ -34,9 +34,7 @@ def open_backend(settings: Settings, *, transport: Transport | None = None) -> B
         transport = LlamaTransport(
             settings.local_model_path, n_ctx=settings.n_ctx, n_threads=settings.n_threads
         )
-    local = settings.replace(
-        model=settings.model_name, base_url=_LOCAL_BASE_URL, api_key="local"
-    )
+    local = settings.replace(model=settings.model_name, base_url=_LOCAL_BASE_URL, api_key="local")
     return OpenAICompatibleBackend(
         local,
         transport=transport,
