@@ -146,20 +146,8 @@ def _linked(rebuttal: Rebuttal, targets: Sequence[Item]) -> Rebuttal:
     for letter, number in _ITEM_ID.findall(rebuttal.answers):
         if (named := f"{letter.lower()}{int(number)}") in ids:
             return rebuttal.model_copy(update={"answers_id": named})
-    scored = [(fuzz.token_set_ratio(rebuttal.answers, _describe(t)), t.id) for t in candidates]
+    scored = [(fuzz.token_set_ratio(rebuttal.answers, t.headline()), t.id) for t in candidates]
     best = max(scored, default=(0.0, None))
     if best[0] >= LINK_MIN_SCORE:
         return rebuttal.model_copy(update={"answers_id": best[1]})
     return rebuttal
-
-
-def _describe(item: Item) -> str:
-    if isinstance(item, Venue):
-        return f"{item.place} {item.meeting} {item.proposed_by}"
-    if isinstance(item, Warning):
-        return f"{item.by} {item.consequence} {item.condition or ''}"
-    if isinstance(item, Position):
-        return f"{item.holder} {item.issue} {item.stance}"
-    if isinstance(item, Rebuttal):
-        return f"{item.by} {item.content}"
-    return item.id

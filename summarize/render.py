@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from summarize.schema import ArticleSummary, Evidence, Item, Position, Rebuttal, Venue, Warning
+from summarize.schema import ArticleSummary, Evidence, Item
 
 __all__ = ["to_markdown", "to_text"]
 
@@ -40,7 +40,7 @@ def _lines(s: ArticleSummary, *, heading: str, bullet: str, quote_prefix: str) -
         if not items:
             yield f"{bullet}(none found)"
         for item in items:
-            yield f"{bullet}[{item.id}] {_headline(item)}{_codes(item)}"
+            yield f"{bullet}[{item.id}] {item.headline()}{_codes(item)}"
             for e in item.evidence:
                 yield f"{quote_prefix}{_evidence(e)}"
     m = s.meta
@@ -56,25 +56,6 @@ def _lines(s: ArticleSummary, *, heading: str, bullet: str, quote_prefix: str) -
             f"{bullet}dropped as ungrounded: {m.dropped_items} item(s), "
             f"{m.dropped_evidence} quote(s)"
         )
-
-
-def _headline(item: Item) -> str:
-    if isinstance(item, Warning):
-        condition = f" — {_conditional(item.condition)}" if item.condition else ""
-        return f"{item.by} → {item.target}: {item.consequence}{condition} ({item.kind})"
-    if isinstance(item, Position):
-        return f"{item.holder} on {item.issue}: {item.stance} ({item.polarity})"
-    if isinstance(item, Venue):
-        return f"{item.place} for {item.meeting}, {item.status} by {item.proposed_by}"
-    if isinstance(item, Rebuttal):
-        answers = item.answers_id or item.answers
-        return f"{item.by} answers {answers}: {item.content} ({item.kind})"
-    return item.id
-
-
-def _conditional(condition: str) -> str:
-    first = condition.split(maxsplit=1)[0].casefold()
-    return condition if first in {"if", "when", "unless", "once", "should"} else f"if {condition}"
 
 
 def _codes(item: Item) -> str:

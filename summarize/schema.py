@@ -115,6 +115,10 @@ class Item(_Frozen):
         """True when the item has evidence and all of it was found in the article."""
         return bool(self.evidence) and all(e.grounded for e in self.evidence)
 
+    def headline(self) -> str:
+        """The item in one line, e.g. "Moscow for talks, proposed by Vladimir Putin"."""
+        return self.id
+
 
 class Warning(Item):
     """A threat, ultimatum or prediction: who warns whom of what, on what condition."""
@@ -126,6 +130,15 @@ class Warning(Item):
     condition: str | None = Field(None, description="When it applies, e.g. 'if troops appear'.")
     kind: Literal["threat", "ultimatum", "prediction"]
 
+    def headline(self) -> str:
+        """Who warns whom of what, and when."""
+        condition = ""
+        if self.condition:
+            first = self.condition.split(maxsplit=1)[0].casefold()
+            conditional = first in {"if", "when", "unless", "once", "should"}
+            condition = f" — {self.condition if conditional else 'if ' + self.condition}"
+        return f"{self.by} → {self.target}: {self.consequence}{condition} ({self.kind})"
+
 
 class Position(Item):
     """A stance someone holds on an issue."""
@@ -136,6 +149,10 @@ class Position(Item):
     stance: str = Field(description="The position, in a short sentence.")
     polarity: Literal["favor", "against", "neutral", "conditional"]
 
+    def headline(self) -> str:
+        """Who holds which stance on what."""
+        return f"{self.holder} on {self.issue}: {self.stance} ({self.polarity})"
+
 
 class Venue(Item):
     """A place proposed, offered or used for talks (not where a statement was made)."""
@@ -145,6 +162,10 @@ class Venue(Item):
     proposed_by: str = Field(description="Who proposed or offered it.")
     status: Literal["proposed", "offered_to_host", "accepted", "rejected", "held"]
     meeting: str = Field(description="The meeting it is for.")
+
+    def headline(self) -> str:
+        """Which place, for what, proposed or offered by whom."""
+        return f"{self.place} for {self.meeting}, {self.status} by {self.proposed_by}"
 
 
 class Rebuttal(Item):
@@ -158,6 +179,10 @@ class Rebuttal(Item):
     )
     kind: Literal["reject_proposal", "deny_claim", "counter_claim", "dismiss"]
     content: str = Field(description="What the rebuttal says.")
+
+    def headline(self) -> str:
+        """Who answers what, saying what."""
+        return f"{self.by} answers {self.answers_id or self.answers}: {self.content} ({self.kind})"
 
 
 class Usage(_Frozen):

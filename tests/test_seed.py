@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
-from summarize.assemble import assemble
-from summarize.draft import DraftSummary
-from summarize.schema import ArticleSummary, Meta
+from summarize.evaluate import load_gold
+from summarize.schema import ArticleSummary
 
 from .conftest import SEEDS
 
@@ -17,9 +14,7 @@ GOLD = SEEDS / "vladivostok-2025-09-06.gold.json"
 
 @pytest.fixture(scope="module")
 def gold(seed_article: str) -> ArticleSummary:
-    draft = DraftSummary.model_validate(json.loads(GOLD.read_text(encoding="utf-8")))
-    meta = Meta(model="gold", backend="local", prompt="article_summary@v1")
-    return assemble(draft, seed_article, policy="raise", meta=meta)
+    return load_gold(GOLD, seed_article)
 
 
 def test_every_gold_quote_is_verbatim_in_the_article(
