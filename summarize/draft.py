@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
 
@@ -49,80 +49,129 @@ class GroundingCheck:
         self.aligner = Aligner(self.article)
 
 
+def _text(limit: int, description: str | None = None, *, optional: bool = False) -> Any:
+    """A string field whose length limit is shown to the model (and its grammar), not enforced."""
+
+    def show_limit(schema: dict[str, Any]) -> None:
+        for branch in schema.get("anyOf", [schema]):  # optional: limit the string branch
+            if branch.get("type") == "string":
+                branch["maxLength"] = limit
+
+    if optional:
+        return Field(None, description=description, json_schema_extra=show_limit)
+    return Field(description=description, json_schema_extra=show_limit)
+
+
+def _lean(schema: dict[str, Any]) -> None:
+    """Drop titles and docstrings from the schema: its tokens are paid on every call."""
+    schema.pop("description", None)
+    for prop in schema.get("properties", {}).values():
+        prop.pop("title", None)
+
+
+def _list(limit: int, description: str | None = None, *, at_least: int = 0) -> Any:
+    """A list capped at `limit` in the schema; longer answers are cut, not rejected.
+
+    Small models that loop repeat items until they run out of tokens: the first `limit` are
+    kept. With `at_least`, the field is required and the minimum shown to the model; the
+    assembler drops an item that came back without evidence.
+    """
+    extra: dict[str, Any] = {"maxItems": limit}
+    if at_least:
+        return Field(description=description, json_schema_extra={**extra, "minItems": at_least})
+    return Field(default_factory=list, description=description, json_schema_extra=extra)
+
+
 class _Draft(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", json_schema_extra=_lean)
+
+    @model_validator(mode="after")
+    def _cut_long_lists(self) -> Self:
+        for name, info in type(self).model_fields.items():
+            extra = info.json_schema_extra
+            limit = extra.get("maxItems") if isinstance(extra, dict) else None
+            value = getattr(self, name)
+            if isinstance(limit, int) and isinstance(value, list) and len(value) > limit:
+                setattr(self, name, value[:limit])
+        return self
 
 
 class DraftEvidence(_Draft):
     """A quote the model says backs an item."""
 
-    quote: str = Field(max_length=400, description="Words copied exactly from the article")
-    speaker: str | None = Field(None, max_length=120, description="Who said it")
+    quote: str = _text(400, "Words copied exactly from the article")
+    speaker: str | None = _text(120, "Who said it", optional=True)
     attribution: Attribution = Field(
         description="direct_quote if in quotation marks, indirect if reported speech, "
         "else narration"
     )
-    via: list[str] = Field(
-        default_factory=list, max_length=3, description="Outlets credited: 'as per DW'"
-    )
+    via: list[str] = _list(3, "Outlets credited: 'as per DW'")
 
 
 class DraftActor(_Draft):
     """An actor as the model names it."""
 
-    name: str = Field(max_length=120, description="As written")
-    canonical: str = Field(max_length=120, description="Full canonical name")
+    name: str = _text(120, "As written")
+    canonical: str = _text(120, "Full canonical name")
     kind: ActorKind
-    country: str | None = Field(None, max_length=3, description="ISO alpha-3, e.g. RUS")
-    role: str | None = Field(None, max_length=120)
+    country: str | None = _text(3, "ISO alpha-3, e.g. RUS", optional=True)
+    role: str | None = _text(120, optional=True)
 
 
 class DraftItem(_Draft):
     """Fields every drafted item has."""
 
-    evidence: list[DraftEvidence] = Field(min_length=1, max_length=2)
-    cameo: str | None = Field(None, max_length=4, description="CAMEO code, e.g. 138")
-    plover: str | None = Field(None, max_length=10, description="PLOVER type, e.g. THREATEN")
+    evidence: list[DraftEvidence] = _list(2, at_least=1)
+    cameo: str | None = _text(4, "CAMEO code, e.g. 138", optional=True)
+    plover: str | None = _text(10, "PLOVER type, e.g. THREATEN", optional=True)
 
 
 class DraftWarning(DraftItem):
-    by: str = Field(max_length=120)
-    target: str = Field(max_length=120)
-    consequence: str = Field(max_length=200)
-    condition: str | None = Field(None, max_length=200, description="'if ...', when stated")
+    """A warning as the model drafts it."""
+
+    by: str = _text(120)
+    target: str = _text(120)
+    consequence: str = _text(200)
+    condition: str | None = _text(200, "'if ...', when stated", optional=True)
     kind: Literal["threat", "ultimatum", "prediction"]
 
 
 class DraftPosition(DraftItem):
-    holder: str = Field(max_length=120)
-    issue: str = Field(max_length=120)
-    stance: str = Field(max_length=200)
+    """A position as the model drafts it."""
+
+    holder: str = _text(120)
+    issue: str = _text(120)
+    stance: str = _text(200)
     polarity: Literal["favor", "against", "neutral", "conditional"]
 
 
 class DraftVenue(DraftItem):
-    place: str = Field(max_length=120)
-    proposed_by: str = Field(max_length=120)
+    """A venue as the model drafts it."""
+
+    place: str = _text(120)
+    proposed_by: str = _text(120)
     status: Literal["proposed", "offered_to_host", "accepted", "rejected", "held"]
-    meeting: str = Field(max_length=160, description="The talks it is for")
+    meeting: str = _text(160, "The talks it is for")
 
 
 class DraftRebuttal(DraftItem):
-    by: str = Field(max_length=120)
-    answers: str = Field(max_length=160, description="Id of the item answered (e.g. v1)")
+    """A rebuttal as the model drafts it."""
+
+    by: str = _text(120)
+    answers: str = _text(160, "Id of the item answered (e.g. v1)")
     kind: Literal["reject_proposal", "deny_claim", "counter_claim", "dismiss"]
-    content: str = Field(max_length=200)
+    content: str = _text(200)
 
 
 class DraftSummary(_Draft):
     """What the model returns for one article."""
 
-    summary: str = Field(min_length=1, max_length=800, description="2-3 neutral sentences")
-    actors: list[DraftActor] = Field(default_factory=list, max_length=16)
-    warnings: list[DraftWarning] = Field(default_factory=list, max_length=6)
-    positions: list[DraftPosition] = Field(default_factory=list, max_length=8)
-    venues: list[DraftVenue] = Field(default_factory=list, max_length=8)
-    rebuttals: list[DraftRebuttal] = Field(default_factory=list, max_length=6)
+    summary: str = _text(800, "2-3 neutral sentences")
+    actors: list[DraftActor] = _list(16)
+    warnings: list[DraftWarning] = _list(6)
+    positions: list[DraftPosition] = _list(8)
+    venues: list[DraftVenue] = _list(8)
+    rebuttals: list[DraftRebuttal] = _list(6)
 
     @classmethod
     def model_validate_json(

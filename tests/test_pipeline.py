@@ -356,6 +356,33 @@ def test_one_shot_helpers(seed_article: str) -> None:
     assert result.rebuttals[0].answers_id == "v1" and fake.calls == 2
 
 
+def test_overlong_lists_are_cut_to_their_cap_without_a_reask(seed_article: str) -> None:
+    draft = good_draft()
+    draft["venues"] = [dict(draft["venues"][0], meeting=f"meeting {n}") for n in range(12)]
+    fake = FakeLLM(draft)
+    summary = fake.summarizer().summarize(seed_article)
+    assert fake.calls == 1 and len(summary.venues) == 8
+
+
+def test_item_without_evidence_is_dropped_without_a_reask(seed_article: str) -> None:
+    draft = good_draft()
+    draft["venues"][0]["evidence"] = []
+    fake = FakeLLM(draft)
+    summary = fake.summarizer().summarize(seed_article)
+    assert fake.calls == 1 and summary.venues == () and summary.meta.dropped_items == 1
+    assert summary.rebuttals[0].answers_id is None, "linked to a dropped item"
+
+
+def test_schema_limits_reach_the_model_in_grammar_friendly_places(seed_article: str) -> None:
+    fake = FakeLLM(good_draft())
+    fake.summarizer().summarize(seed_article)
+    defs = fake.requests[0]["tools"][0]["function"]["parameters"]["$defs"]
+    speaker = defs["DraftEvidence"]["properties"]["speaker"]
+    assert {"maxLength": 120, "type": "string"} in speaker["anyOf"]
+    assert defs["DraftVenue"]["properties"]["evidence"]["minItems"] == 1
+    assert "title" not in json.dumps(defs["DraftVenue"]["properties"])
+
+
 def test_duplicate_items_from_a_looping_model_are_collapsed(seed_article: str) -> None:
     draft = good_draft()
     draft["venues"] = [copy.deepcopy(draft["venues"][0]) for _ in range(3)]

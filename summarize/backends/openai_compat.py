@@ -71,11 +71,10 @@ class OpenAICompatibleBackend:
         self._transport = transport
         self._kind: BackendKind = kind
         self._extra_body = {**(settings.extra_body or {}), **(extra_body or {})}
-        self._sync: instructor.Instructor | None = None
+        self._sync: tuple[instructor.Instructor, openai.OpenAI] | None = None
         self._async: weakref.WeakKeyDictionary[
             asyncio.AbstractEventLoop, tuple[instructor.AsyncInstructor, openai.AsyncOpenAI]
         ] = weakref.WeakKeyDictionary()
-        self._openai_clients: list[openai.OpenAI] = []
         self._lock = threading.Lock()
 
     @property
@@ -111,9 +110,8 @@ class OpenAICompatibleBackend:
     def close(self) -> None:
         """Close the sync HTTP client (use `aclose` for the async one)."""
         with self._lock:
-            for client in self._openai_clients:
-                client.close()
-            self._openai_clients.clear()
+            if self._sync is not None:
+                self._sync[1].close()
             self._sync = None
 
     def _client_kwargs(self) -> dict[str, Any]:
@@ -130,10 +128,9 @@ class OpenAICompatibleBackend:
             if self._sync is None:
                 transport = _sync_transport(self._transport)
                 http = httpx2.Client(transport=transport) if transport else None
-                client = openai.OpenAI(**self._client_kwargs(), http_client=http)
-                self._openai_clients.append(client)
-                self._sync = instructor.from_openai(client, mode=_MODES[self._settings.mode])
-            return self._sync
+                raw = openai.OpenAI(**self._client_kwargs(), http_client=http)
+                self._sync = (instructor.from_openai(raw, mode=_MODES[self._settings.mode]), raw)
+            return self._sync[0]
 
     def _async_client(self) -> instructor.AsyncInstructor:
         # httpx connection pools belong to one event loop: one client per loop.
