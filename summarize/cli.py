@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Final, TextIO
 
+from summarize import __version__
 from summarize.config import Settings
 from summarize.errors import SummarizeError
 from summarize.pipeline import Summarizer
@@ -29,6 +30,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Typed, grounded summaries of news articles: warnings, positions, venues "
         "and rebuttals, each backed by a quote found in the article.",
     )
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     p.add_argument("files", nargs="+", metavar="FILE", help="article text files; - for stdin")
     p.add_argument("--model", help='"local", "local:/path/model.gguf", or an endpoint model name')
     p.add_argument("--base-url", help="OpenAI-compatible endpoint (key from OPENAI_API_KEY)")

@@ -6,6 +6,7 @@ re-asks are instructor's; the SDK's own retries are off, so the two never stack.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -22,6 +23,8 @@ from summarize.backends.base import Backend, BackendKind, Completion, Extraction
 from summarize.errors import RateLimitedError, TransientBackendError
 
 __all__ = ["RetryPolicy", "RetryingBackend"]
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +91,7 @@ class RetryingBackend:
             "wait": self._wait,
             "retry": retry_if_exception_type(TransientBackendError),
             "after": _note_attempts,
+            "before_sleep": _log_retry,
             "reraise": True,
         }
 
@@ -103,6 +107,14 @@ class RetryingBackend:
     def _count(completion: Completion, state: RetryCallState) -> Completion:
         failed_calls = state.attempt_number - 1
         return replace(completion, attempts=completion.attempts + failed_calls)
+
+
+def _log_retry(state: RetryCallState) -> None:
+    wait = state.next_action.sleep if state.next_action else 0.0
+    error = state.outcome.exception() if state.outcome else None
+    logger.warning(
+        "model call %d failed (%s); retrying in %.1fs", state.attempt_number, error, wait
+    )
 
 
 def _note_attempts(state: RetryCallState) -> None:

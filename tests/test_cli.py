@@ -133,3 +133,11 @@ def test_python_dash_m_runs_as_a_real_process(server: FakeLLMServer) -> None:
         check=False,
     )
     assert bad.returncode == 2 and "invalid choice" in bad.stderr
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    import summarize
+
+    with pytest.raises(SystemExit) as info:
+        main(["--version"])
+    assert info.value.code == 0 and summarize.__version__ in capsys.readouterr().out

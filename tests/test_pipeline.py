@@ -409,3 +409,23 @@ def test_other_instructor_modes(seed_article: str, mode: str) -> None:
 def test_summarizer_repr_and_context_manager() -> None:
     with Summarizer("gpt-x", base_url=FAKE_BASE_URL, api_key="k") as summarizer:
         assert "gpt-x" in repr(summarizer) and "openai" in repr(summarizer)
+
+
+def test_retries_are_logged(seed_article: str, caplog: pytest.LogCaptureFixture) -> None:
+    fake = FakeLLM(HTTPFailure(503, "overloaded"), good_draft())
+    with caplog.at_level("WARNING", logger="summarize.retry"):
+        fake.summarizer().summarize(seed_article)
+    (record,) = [r for r in caplog.records if r.name == "summarize.retry"]
+    assert "model call 1 failed" in record.getMessage() and "503" in record.getMessage()
+
+
+def test_explicit_arguments_override_given_settings(seed_article: str) -> None:
+    from summarize import Settings
+
+    fake = FakeLLM(HTTPFailure(503), good_draft())
+    base = Settings(model="m", base_url=FAKE_BASE_URL, api_key="k", retries=0)
+    summarizer = Summarizer(
+        settings=base, transport=fake.transport, retries=1, retry_initial_wait=0.0
+    )
+    assert summarizer.settings.retries == 1 and summarizer.settings.model == "m"
+    assert summarizer.summarize(seed_article).meta.attempts == 2
