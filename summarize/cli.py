@@ -52,7 +52,12 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; returns the exit code (0 ok, 1 summarizing failed, 2 bad usage/input)."""
+    """Run the CLI; returns the exit code.
+
+    0: every file summarized; 1: a file could not be summarized; 2: bad usage, or a file
+    could not be read or written. Each failure is one line on stderr; the other files are
+    still summarized and written.
+    """
     args = _parser().parse_args(argv)
     try:
         settings = Settings.from_env(
@@ -62,23 +67,44 @@ def main(argv: Sequence[str] | None = None) -> int:
             max_tokens=args.max_tokens,
             timeout=args.timeout,
         )
-        articles = [(name, _read(name)) for name in args.files]
-        with Summarizer(settings=settings) as summarizer:
-            if settings.is_local and settings.local_model_path is None:
-                print(TINY_MODEL_NOTE, file=sys.stderr)
-            results = [(name, summarizer.summarize(text)) for name, text in articles]
-    except OSError as exc:
-        return _fail(f"cannot read {exc.filename}: {exc.strerror}", 2)
+        summarizer = Summarizer(settings=settings)
     except SummarizeError as exc:
-        return _fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__, 1)
+        return _fail(_one_line(exc), 1)
+    if settings.is_local and settings.local_model_path is None:
+        print(TINY_MODEL_NOTE, file=sys.stderr)
+    status = 0
+    results: list[tuple[str, ArticleSummary]] = []
+    try:
+        with summarizer:
+            for name in args.files:
+                try:
+                    results.append((name, summarizer.summarize(_read(name))))
+                except OSError as exc:
+                    status = max(status, _fail(f"cannot read {name}: {exc.strerror}", 2))
+                except SummarizeError as exc:
+                    status = max(status, _fail(f"{name}: {_one_line(exc)}", 1))
     except KeyboardInterrupt:
         return 130
-    if args.output is None:
-        _write(sys.stdout, results, args.format)
-    else:
-        with args.output.open("w", encoding="utf-8") as out:
-            _write(out, results, args.format)
-    return 0
+    try:
+        _output(args.output, results, args.format)
+    except OSError as exc:
+        return _fail(f"cannot write {args.output}: {exc.strerror}", 2)
+    return status
+
+
+def _output(path: Path | None, results: list[tuple[str, ArticleSummary]], fmt: str) -> None:
+    if not results:
+        return
+    if path is None:
+        _write(sys.stdout, results, fmt)
+        return
+    with path.open("w", encoding="utf-8") as out:
+        _write(out, results, fmt)
+
+
+def _one_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
 
 
 def _read(name: str) -> bytes:

@@ -141,3 +141,21 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as info:
         main(["--version"])
     assert info.value.code == 0 and summarize.__version__ in capsys.readouterr().out
+
+
+def test_one_bad_file_does_not_stop_the_others(
+    server: FakeLLMServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    empty = tmp_path / "empty.txt"
+    empty.write_text("")
+    assert main([str(empty), str(SEED_ARTICLE), "--format", "json"]) == 1
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["venues"], "the good file was not summarized"
+    assert captured.err == f"summarize: error: {empty}: article is empty or only whitespace\n"
+
+
+def test_unwritable_output_exits_2(
+    server: FakeLLMServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main([str(SEED_ARTICLE), "-o", "/no/such/dir/out.txt"]) == 2
+    assert "cannot write /no/such/dir/out.txt" in capsys.readouterr().err
