@@ -100,10 +100,7 @@ class Settings:
         are None fall back to them.
         """
         env = os.environ if env is None else env
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(overrides) - known)
-        if unknown:
-            raise ConfigError(f"unknown setting(s): {', '.join(unknown)}")
+        _check_names(overrides)
         from_env = {
             "model": env.get("SUMMARIZE_MODEL") or None,
             "api_key": env.get("OPENAI_API_KEY") or None,
@@ -135,4 +132,11 @@ class Settings:
 
     def replace(self, **changes: Any) -> Settings:
         """A copy with some settings changed (validated again)."""
+        _check_names(changes)
         return replace(self, **changes)
+
+
+def _check_names(given: Mapping[str, Any]) -> None:
+    unknown = sorted(set(given) - {f.name for f in fields(Settings)})
+    if unknown:
+        raise ConfigError(f"unknown setting(s): {', '.join(unknown)}")

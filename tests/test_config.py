@@ -174,3 +174,10 @@ def test_default_local_backend_keeps_the_local_model_name() -> None:
 
     backend = open_backend(Settings(), transport=FakeLLM().transport)
     assert (backend.kind, backend.model) == ("local", "local")
+
+
+def test_unknown_option_with_explicit_settings_is_a_config_error() -> None:
+    from summarize import Summarizer
+
+    with pytest.raises(ConfigError, match="unknown setting"):
+        Summarizer(settings=Settings(), retrys=3)

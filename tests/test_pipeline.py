@@ -429,3 +429,16 @@ def test_explicit_arguments_override_given_settings(seed_article: str) -> None:
     )
     assert summarizer.settings.retries == 1 and summarizer.settings.model == "m"
     assert summarizer.summarize(seed_article).meta.attempts == 2
+
+
+@pytest.mark.parametrize("failure", [Disconnect(), Stall(seconds=3.0)], ids=["reset", "timeout"])
+def test_real_connection_resets_and_timeouts_are_retried(seed_article: str, failure: Any) -> None:
+    from summarize.testing import FakeLLMServer
+
+    with FakeLLMServer(FakeLLM(failure, good_draft())) as server:
+        summarizer = Summarizer(
+            "m", base_url=server.base_url, api_key="k", timeout=0.5, retry_initial_wait=0.0
+        )
+        with summarizer:
+            summary = summarizer.summarize(seed_article)
+    assert server.fake.calls == 2 and summary.meta.attempts == 2
