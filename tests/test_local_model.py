@@ -6,6 +6,8 @@ returned quote found at its offsets), not the quality of its content.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from summarize import ArticleSummary, Summarizer, TruncatedOutputError
@@ -77,3 +79,19 @@ def test_cli_on_the_embedded_model_warns_about_its_quality(
     captured = capsys.readouterr()
     assert TINY_MODEL_NOTE in captured.err
     assert "Summary" in captured.out and "model local (local)" in captured.out
+
+
+def test_missing_model_file_fails_at_construction(tmp_path: Path) -> None:
+    from summarize import ConfigError
+
+    with pytest.raises(ConfigError, match="model file not found"):
+        Summarizer(f"local:{tmp_path / 'nope.gguf'}")
+
+
+def test_corrupt_model_file_is_a_rejected_request(tmp_path: Path, seed_article: str) -> None:
+    from summarize import RequestRejectedError
+
+    bad = tmp_path / "bad.gguf"
+    bad.write_bytes(b"not a gguf file" * 100)
+    with pytest.raises(RequestRejectedError):
+        Summarizer(f"local:{bad}", retries=2).summarize(seed_article)

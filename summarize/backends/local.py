@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import importlib.util
 import json
 import threading
 from dataclasses import dataclass
@@ -76,10 +77,8 @@ class _LoadedModel:
     """One llama.cpp model and the lock that serializes its use (it is not thread-safe)."""
 
     def __init__(self, key: _ModelKey) -> None:
-        try:
-            from llama_cpp import Llama
-        except ImportError:
-            raise ConfigError(f"llama-cpp-python is not installed; {_INSTALL_HINT}") from None
+        from llama_cpp import Llama  # installed: LlamaTransport checked
+
         self.llama = Llama(
             model_path=key.path, n_ctx=key.n_ctx, n_threads=key.n_threads, verbose=False
         )
@@ -124,6 +123,8 @@ class LlamaTransport(httpx2.BaseTransport, httpx2.AsyncBaseTransport):
         n_ctx: int = 8192,
         n_threads: int | None = None,
     ) -> None:
+        if importlib.util.find_spec("llama_cpp") is None:
+            raise ConfigError(f"llama-cpp-python is not installed; {_INSTALL_HINT}")
         path = Path(model_path) if model_path is not None else default_model_path()
         if not path.is_file():
             raise ConfigError(f"model file not found: {path}")
