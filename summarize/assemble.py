@@ -12,6 +12,7 @@ from typing import Any, Final, TypeVar
 
 from rapidfuzz import fuzz
 
+from summarize.attribution import credited_outlets, verified_attribution
 from summarize.config import UngroundedPolicy
 from summarize.draft import DraftEvidence, DraftItem, DraftSummary
 from summarize.errors import GroundingError
@@ -43,10 +44,13 @@ def assemble(
 ) -> ArticleSummary:
     """Ground every quote in `article`, apply `policy` to ungrounded ones, and link rebuttals.
 
+    Where a quote is found, its attribution is checked against the text (a direct quote is
+    inside quotation marks) and outlets the article never names are dropped from `via`.
+
     Raises:
         GroundingError: policy is "raise" and some quote is not in the article.
     """
-    build = _Builder(Aligner(article), policy)
+    build = _Builder(article, policy)
     warnings = build.items(Warning, "w", draft.warnings)
     positions = build.items(Position, "p", draft.positions)
     venues = build.items(Venue, "v", draft.venues)
@@ -72,8 +76,9 @@ def assemble(
 
 
 class _Builder:
-    def __init__(self, aligner: Aligner, policy: UngroundedPolicy) -> None:
-        self.aligner = aligner
+    def __init__(self, article: str, policy: UngroundedPolicy) -> None:
+        self.article = article
+        self.aligner = Aligner(article)
         self.policy = policy
         self.ungrounded: list[str] = []
         self.dropped_items = 0
@@ -110,6 +115,11 @@ class _Builder:
 
     def ground(self, draft: DraftEvidence) -> Evidence:
         where = self.aligner.align(draft.quote)
+        attribution = draft.attribution
+        if where.start is not None and where.end is not None:
+            attribution = verified_attribution(
+                attribution, self.article, where.start, where.end, has_speaker=bool(draft.speaker)
+            )
         return Evidence(
             quote=draft.quote,
             start=where.start,
@@ -117,8 +127,8 @@ class _Builder:
             grounded=where.grounded,
             match=where.match,
             speaker=draft.speaker or None,
-            attribution=draft.attribution,
-            via=tuple(dict.fromkeys(v.strip() for v in draft.via if v.strip())),
+            attribution=attribution,
+            via=credited_outlets(self.article, draft.via),
         )
 
 

@@ -55,10 +55,12 @@ class Evidence(_Frozen):
     speaker: str | None = Field(None, description="Who is quoted or paraphrased, if anyone.")
     attribution: Attribution = Field(
         "narration",
-        description="direct_quote (in quotation marks), indirect (reported speech) "
-        "or narration (the journalist's own words).",
+        description="direct_quote (in quotation marks: checked against the text), indirect "
+        "(reported speech) or narration (the journalist's own words).",
     )
-    via: tuple[str, ...] = Field((), description="Outlets the article credits, e.g. 'DW'.")
+    via: tuple[str, ...] = Field(
+        (), description="Outlets the article credits, e.g. 'DW' (only ones it names)."
+    )
 
     @model_validator(mode="after")
     def _offsets_agree(self) -> Evidence:
