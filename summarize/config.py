@@ -39,8 +39,9 @@ class Settings:
             where a forced tool choice becomes a grammar.
         prompt: Prompt to use, ``"name@vN"`` or ``"name"`` for its newest version.
         max_input_chars: Longer articles are refused before any call.
-        max_tokens: Cap on the model's answer.
-        temperature: Sampling temperature; 0 for repeatable output.
+        max_tokens: Cap on the model's answer; None leaves it out of the request (for
+            reasoning models that reject it; set it through ``Settings``).
+        temperature: Sampling temperature; 0 for repeatable output; None leaves it out.
         timeout: Seconds allowed for one HTTP call.
         retries: Extra attempts after a transient failure (connection, timeout, 429, 5xx).
         retry_initial_wait: First back-off in seconds; doubles each retry, with jitter.
@@ -61,8 +62,8 @@ class Settings:
     mode: Mode = "tools"
     prompt: str = "article_summary"
     max_input_chars: int = 200_000
-    max_tokens: int = 2048
-    temperature: float = 0.0
+    max_tokens: int | None = 2048
+    temperature: float | None = 0.0
     timeout: float = 120.0
     retries: int = 3
     retry_initial_wait: float = 0.5
@@ -82,7 +83,7 @@ class Settings:
                 f"ungrounded must be one of {', '.join(_POLICIES)}, not {self.ungrounded!r}"
             )
         for name in ("max_input_chars", "max_tokens", "n_ctx"):
-            if getattr(self, name) < 1:
+            if getattr(self, name) is not None and getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1")
         for name in ("retries", "max_reasks"):
             if getattr(self, name) < 0:

@@ -442,3 +442,14 @@ def test_real_connection_resets_and_timeouts_are_retried(seed_article: str, fail
         with summarizer:
             summary = summarizer.summarize(seed_article)
     assert server.fake.calls == 2 and summary.meta.attempts == 2
+
+
+def test_sampling_fields_can_be_left_out_for_models_that_reject_them(seed_article: str) -> None:
+    from summarize import Settings
+
+    fake = FakeLLM(good_draft())
+    settings = Settings(
+        model="o-reasoner", base_url=FAKE_BASE_URL, api_key="k", max_tokens=None, temperature=None
+    )
+    Summarizer(settings=settings, transport=fake.transport).summarize(seed_article)
+    assert "max_tokens" not in fake.requests[0] and "temperature" not in fake.requests[0]

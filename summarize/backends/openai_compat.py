@@ -155,9 +155,11 @@ class OpenAICompatibleBackend:
             "max_retries": request.max_reasks,
             "context": {GROUNDING_CONTEXT_KEY: check},
             "strict": False,
-            "temperature": s.temperature,
-            "max_tokens": s.max_tokens,
         }
+        if s.temperature is not None:
+            kwargs["temperature"] = s.temperature
+        if s.max_tokens is not None:
+            kwargs["max_tokens"] = s.max_tokens
         if self._extra_body:
             kwargs["extra_body"] = dict(self._extra_body)
         return kwargs
