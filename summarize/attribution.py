@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import Final
 
 from summarize.schema import Attribution
@@ -48,7 +49,7 @@ def verified_attribution(
 
 def credited_outlets(article: str, outlets: Iterable[str]) -> tuple[str, ...]:
     """The outlets (once each, in order) that the article names as words; others are dropped."""
-    text = _fold(article)
+    text = _folded_article(article)
     kept: dict[str, str] = {}
     for outlet in outlets:
         key = _fold(outlet)
@@ -59,3 +60,7 @@ def credited_outlets(article: str, outlets: Iterable[str]) -> tuple[str, ...]:
 
 def _fold(text: str) -> str:
     return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+
+
+# Called once per evidence with the same article: fold it once (str hashes are cached).
+_folded_article = lru_cache(maxsize=4)(_fold)

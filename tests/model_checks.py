@@ -14,7 +14,11 @@ def _norm(text: str) -> str:
 
 
 def assert_offsets_cover_quotes(summary: ArticleSummary, article: str) -> int:
-    """Every grounded quote's offsets must select it in the article; returns how many."""
+    """Every grounded quote's offsets must select it in the article; returns how many.
+
+    With SmolLM2-135M this usually checks nothing: on the seed it returns no items. The
+    grounding of model output is proved with scripted answers (test_pipeline) and the gold.
+    """
     checked = 0
     for item in summary.items():
         for e in item.evidence:
