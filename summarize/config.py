@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
-from collections.abc import Mapping
+import time
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from summarize.errors import ConfigError
+
+if TYPE_CHECKING:
+    from summarize.schema import Attempt
 
 __all__ = [
     "DEFAULT_OPENAI_MODEL",
     "LOCAL_MODEL",
     "Mode",
+    "RetryPolicy",
     "Settings",
     "UngroundedPolicy",
 ]
@@ -24,6 +30,52 @@ LOCAL_MODEL = "local"
 DEFAULT_OPENAI_MODEL = "gpt-4o-mini"
 _MODES: tuple[str, ...] = ("tools", "json_schema", "json", "md_json")
 _POLICIES: tuple[str, ...] = ("keep", "drop", "raise")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RetryPolicy:
+    """How transient failures (HTTP 408/409/429/5xx, connection errors, timeouts) are retried.
+
+    Back-off is exponential with full jitter: before retry *n* it sleeps a random time in
+    ``[0, min(max_wait, initial_wait * 2**(n-1))]``. A server's ``Retry-After`` (or
+    ``retry-after-ms``) replaces that, capped by `max_wait`.
+
+    Attributes:
+        max_attempts: Requests per call at most, the first included (1 turns retrying off).
+        initial_wait: Back-off ceiling before the first retry, in seconds; doubles each time.
+        max_wait: Longest single wait in seconds, Retry-After included.
+        deadline: Seconds the whole call may take, waits and re-asks included; each request's
+            timeout shrinks to what is left, and no retry starts that would end past it.
+            None: only `max_attempts` and `Settings.timeout` bound the call.
+        jitter: Randomize waits (full jitter); False waits exactly the ceiling.
+        retry_truncated: On ``finish_reason="length"``, try once more with twice the
+            ``max_tokens`` instead of raising `TruncatedError` at once.
+        on_retry: Called with the failed `Attempt` (its ``wait_s`` set) before each wait.
+        sleep: Blocking sleep, replaceable in tests.
+        asleep: Async sleep, replaceable in tests.
+        clock: Monotonic clock in seconds that `deadline` is measured with.
+    """
+
+    max_attempts: int = 4
+    initial_wait: float = 0.5
+    max_wait: float = 30.0
+    deadline: float | None = None
+    jitter: bool = True
+    retry_truncated: bool = False
+    on_retry: Callable[[Attempt], None] | None = field(default=None, compare=False)
+    sleep: Callable[[float], None] = field(default=time.sleep, compare=False, repr=False)
+    asleep: Callable[[float], Awaitable[None]] = field(
+        default=asyncio.sleep, compare=False, repr=False
+    )
+    clock: Callable[[], float] = field(default=time.monotonic, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.max_attempts < 1:
+            raise ConfigError("max_attempts must be at least 1 (1 means no retries)")
+        if self.initial_wait < 0 or self.max_wait < 0:
+            raise ConfigError("retry waits must not be negative")
+        if self.deadline is not None and self.deadline <= 0:
+            raise ConfigError("deadline must be positive (or None for no deadline)")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -43,10 +95,8 @@ class Settings:
             reasoning models that reject it; set it through ``Settings``).
         temperature: Sampling temperature; 0 for repeatable output; None leaves it out.
         timeout: Seconds allowed for one HTTP call.
-        retries: Extra attempts after a transient failure (connection, timeout, 429, 5xx).
-        retry_initial_wait: First back-off in seconds; doubles each retry, with jitter.
-        retry_max_wait: Longest single back-off in seconds.
-        max_reasks: Re-asks after invalid output or ungrounded quotes.
+        retry: How transient failures are retried; see `RetryPolicy`.
+        max_reasks: Re-asks after invalid output or ungrounded quotes (instructor's loop).
         ungrounded: What happens to evidence that stays ungrounded after the re-asks:
             "drop" it (and its item, if nothing grounded remains), "keep" it flagged
             ``grounded=False``, or "raise" `GroundingError`.
@@ -65,10 +115,8 @@ class Settings:
     max_tokens: int | None = 2048
     temperature: float | None = 0.0
     timeout: float = 120.0
-    retries: int = 3
-    retry_initial_wait: float = 0.5
-    retry_max_wait: float = 30.0
-    max_reasks: int = 1
+    retry: RetryPolicy = RetryPolicy()
+    max_reasks: int = 2
     ungrounded: UngroundedPolicy = "drop"
     n_ctx: int = 8192
     n_threads: int | None = None
@@ -85,11 +133,12 @@ class Settings:
         for name in ("max_input_chars", "max_tokens", "n_ctx"):
             if getattr(self, name) is not None and getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1")
-        for name in ("retries", "max_reasks"):
-            if getattr(self, name) < 0:
-                raise ConfigError(f"{name} must not be negative")
-        if self.timeout <= 0 or self.retry_initial_wait < 0 or self.retry_max_wait < 0:
-            raise ConfigError("timeout must be positive and retry waits not negative")
+        if self.max_reasks < 0:
+            raise ConfigError("max_reasks must not be negative")
+        if self.timeout <= 0:
+            raise ConfigError("timeout must be positive")
+        if not isinstance(self.retry, RetryPolicy):
+            raise ConfigError(f"retry must be a RetryPolicy, not {type(self.retry).__name__}")
         if self.model is not None and not self.model.strip():
             raise ConfigError("model must not be empty")
 

@@ -8,6 +8,9 @@ grounding are not here: `summarize` computes them (see `assemble`).
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Literal, Self
 
@@ -23,6 +26,7 @@ __all__ = [
     "DraftItem",
     "DraftSummary",
     "GroundingCheck",
+    "grounding_scope",
 ]
 
 GROUNDING_CONTEXT_KEY = "summarize.grounding"
@@ -31,22 +35,35 @@ _MAX_SHOWN_FAILURES = 5
 
 @dataclass(slots=True)
 class GroundingCheck:
-    """Per-call state passed to instructor as validation context.
+    """Per-call state for the re-ask check: what quotes must come from, how many re-asks remain.
 
     Attributes:
         article: The text quotes must come from.
         reasks_left: How many more times ungrounded quotes may trigger a re-ask.
-        attempts: Answers parsed so far (counts every attempt instructor makes).
     """
 
     article: str
     reasks_left: int
-    attempts: int = 0
     # One aligner for every attempt: it normalizes the article once.
     aligner: Aligner = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.aligner = Aligner(self.article)
+
+
+# Not instructor's `context=`: given a context, instructor renders the messages as Jinja
+# templates, and the article is inside them.
+_ACTIVE_CHECK: ContextVar[GroundingCheck | None] = ContextVar("summarize_grounding", default=None)
+
+
+@contextmanager
+def grounding_scope(check: GroundingCheck) -> Iterator[GroundingCheck]:
+    """Make `check` the one `DraftSummary` validation uses in this thread or task."""
+    token = _ACTIVE_CHECK.set(check)
+    try:
+        yield check
+    finally:
+        _ACTIVE_CHECK.reset(token)
 
 
 def _text(limit: int, description: str | None = None, *, optional: bool = False) -> Any:
@@ -184,13 +201,7 @@ class DraftSummary(_Draft):
         by_alias: bool | None = None,
         by_name: bool | None = None,
     ) -> DraftSummary:
-        """Parse leniently: grammar-constrained local models can emit raw newlines in strings.
-
-        Every instructor attempt passes through here, so it also counts attempts.
-        """
-        check = _grounding_check(context)
-        if check is not None:
-            check.attempts += 1
+        """Parse leniently: grammar-constrained local models can emit raw newlines in strings."""
         try:
             data = json.loads(json_data, strict=False)
         except json.JSONDecodeError:
@@ -220,8 +231,9 @@ class DraftSummary(_Draft):
 
 
 def _grounding_check(context: Any) -> GroundingCheck | None:
+    """The check passed explicitly as validation context, else the active one."""
     if isinstance(context, dict):
         check = context.get(GROUNDING_CONTEXT_KEY)
         if isinstance(check, GroundingCheck):
             return check
-    return None
+    return _ACTIVE_CHECK.get()

@@ -1,42 +1,57 @@
 """The error tree. Catch `SummarizeError` to catch everything this library raises.
 
     SummarizeError
-    ├── InputError                 bad article, raised before any LLM call (also a ValueError)
-    │   ├── EmptyInputError        empty or whitespace-only text
-    │   ├── BinaryInputError       not UTF-8, or text with binary control characters
-    │   └── InputTooLargeError     longer than `Settings.max_input_chars`
-    ├── ConfigError                bad settings, or a missing optional extra
-    ├── PromptError                a prompt file is missing, malformed or unknown
-    ├── BackendError               the model call failed; carries `model` and `attempts`
-    │   ├── TransientBackendError  worth retrying (the retry layer owns these)
-    │   │   ├── BackendUnavailableError  connection refused/reset, timeouts, 5xx
-    │   │   └── RateLimitedError         HTTP 429; carries `retry_after` (seconds)
-    │   ├── RequestRejectedError   refused: auth, unknown model, bad request
-    │   └── OutputError            the model answered but its output stayed invalid after re-asks
-    │       └── TruncatedOutputError   the answer hit `max_tokens` before the JSON was complete
-    └── GroundingError             policy "raise" and a quote is not in the article
+    ├── InputError                   bad article, raised before any model call (also a ValueError)
+    │   ├── EmptyInputError          empty or whitespace-only text
+    │   ├── BinaryInputError         not UTF-8, or text with binary control characters
+    │   └── InputTooLargeError       longer than `Settings.max_input_chars`
+    ├── ConfigError                  bad settings, or a missing optional extra (also a ValueError)
+    ├── PromptError                  a prompt file is missing, malformed or unknown
+    ├── BackendError                 the model call failed; see the attributes below
+    │   ├── TransientError           may pass on a retry; raised once attempts or deadline ran out
+    │   │   ├── RateLimitError       HTTP 429; carries `retry_after`
+    │   │   ├── ServiceUnavailableError  HTTP 408/409/5xx, connection refused/reset, body cut off
+    │   │   └── RequestTimeoutError  no answer within `timeout` (or the retry deadline)
+    │   ├── RequestRejectedError     other 4xx (bad request, unknown model): never retried
+    │   │   └── AuthenticationError  HTTP 401/403: check the API key
+    │   └── ResponseError            the endpoint answered, but not with a usable summary
+    │       ├── TruncatedError       finish_reason "length": raise `max_tokens`
+    │       ├── RefusalError         the model refused, or a content filter stopped it
+    │       ├── MalformedResponseError  not a chat completion (no choices, not JSON)
+    │       └── InvalidOutputError   output still invalid after `max_reasks` re-asks
+    └── GroundingError               policy "raise" and a quote is not in the article
 
-Every error's message is one line that says what went wrong and, where it helps, what to do.
+Every `BackendError` carries ``attempts`` (HTTP requests made), ``usage`` (tokens summed over
+every attempt), ``request_id`` (the provider's, when known), ``status`` (the HTTP status, when
+there was one), ``message`` (the last error's message) and ``attempt_log`` (one `Attempt` per
+request). Messages are one line, never contain the API key, and say what to do where it helps.
 """
 
 from __future__ import annotations
 
+from summarize.schema import Attempt, Usage
+
 __all__ = [
+    "AuthenticationError",
     "BackendError",
-    "BackendUnavailableError",
     "BinaryInputError",
     "ConfigError",
     "EmptyInputError",
     "GroundingError",
     "InputError",
     "InputTooLargeError",
-    "OutputError",
+    "InvalidOutputError",
+    "MalformedResponseError",
     "PromptError",
-    "RateLimitedError",
+    "RateLimitError",
+    "RefusalError",
     "RequestRejectedError",
+    "RequestTimeoutError",
+    "ResponseError",
+    "ServiceUnavailableError",
     "SummarizeError",
-    "TransientBackendError",
-    "TruncatedOutputError",
+    "TransientError",
+    "TruncatedError",
 ]
 
 
@@ -80,48 +95,106 @@ class BackendError(SummarizeError):
     """The model call failed.
 
     Attributes:
+        message: The last error's message (``str(error)`` adds the attempt count).
         model: The model that was asked.
-        attempts: How many calls were made before giving up (0 when unknown).
+        status: The HTTP status of the last failed request, when there was one.
+        request_id: The provider's id of the last request, when it sent one.
+        attempts: HTTP requests made in this call (retries and re-asks included).
+        usage: Tokens summed over every attempt, failed ones included.
+        attempt_log: One record per request: outcome, status, wait slept afterwards.
     """
 
-    def __init__(self, message: str, *, model: str = "", attempts: int = 0) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        model: str = "",
+        status: int | None = None,
+        request_id: str | None = None,
+    ) -> None:
         super().__init__(message)
+        self.message = message
         self.model = model
-        self.attempts = attempts
+        self.status = status
+        self.request_id = request_id
+        self.attempts = 0
+        self.usage = Usage()
+        self.attempt_log: tuple[Attempt, ...] = ()
+
+    def __str__(self) -> str:
+        if self.attempts > 1:
+            return f"{self.message} (gave up after {self.attempts} attempts)"
+        return self.message
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # Picklable across processes (batch jobs), state included.
+        return (_rebuild, (type(self), self.message), self.__dict__)
 
 
-class TransientBackendError(BackendError):
-    """A failure that may pass if the same call is made again."""
+def _rebuild(cls: type[BackendError], message: str) -> BackendError:
+    error = cls.__new__(cls)
+    BackendError.__init__(error, message)
+    return error
 
 
-class BackendUnavailableError(TransientBackendError):
-    """The endpoint could not be reached, timed out, or answered with a 5xx."""
+class TransientError(BackendError):
+    """A failure that may pass if the same call is made again; the retry layer retries these."""
 
 
-class RateLimitedError(TransientBackendError):
-    """The endpoint answered 429.
+class RateLimitError(TransientError):
+    """The endpoint answered HTTP 429.
 
     Attributes:
         retry_after: Seconds the server asked us to wait, when it said.
     """
 
     def __init__(
-        self, message: str, *, model: str = "", attempts: int = 0, retry_after: float | None = None
+        self,
+        message: str,
+        *,
+        model: str = "",
+        status: int | None = 429,
+        request_id: str | None = None,
+        retry_after: float | None = None,
     ) -> None:
-        super().__init__(message, model=model, attempts=attempts)
+        super().__init__(message, model=model, status=status, request_id=request_id)
         self.retry_after = retry_after
 
 
+class ServiceUnavailableError(TransientError):
+    """The endpoint could not be reached, dropped the connection, or answered 408/409/5xx."""
+
+
+class RequestTimeoutError(TransientError):
+    """No answer arrived within the timeout (or what was left of the retry deadline)."""
+
+
 class RequestRejectedError(BackendError):
-    """The provider refused the request (authentication, unknown model, bad request)."""
+    """The endpoint refused the request (bad request, unknown model, ...); never retried."""
 
 
-class OutputError(BackendError):
-    """The model's answer could not be turned into a valid summary, even after re-asks."""
+class AuthenticationError(RequestRejectedError):
+    """HTTP 401 or 403: the API key is missing, wrong, or lacks access to the model."""
 
 
-class TruncatedOutputError(OutputError):
-    """The model hit its `max_tokens` limit before finishing the answer."""
+class ResponseError(BackendError):
+    """The endpoint answered, but the answer cannot become a summary."""
+
+
+class TruncatedError(ResponseError):
+    """The model hit ``max_tokens`` before finishing its answer (never re-asked)."""
+
+
+class RefusalError(ResponseError):
+    """The model refused to answer, or the provider's content filter stopped it."""
+
+
+class MalformedResponseError(ResponseError):
+    """The response is not a usable chat completion (not JSON, or no choices)."""
+
+
+class InvalidOutputError(ResponseError):
+    """The model's output stayed invalid (bad JSON, wrong schema) after every re-ask."""
 
 
 class GroundingError(SummarizeError):

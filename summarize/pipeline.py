@@ -13,10 +13,11 @@ from typing import Any, Self
 
 from summarize.assemble import assemble
 from summarize.backends import Backend, Completion, ExtractionRequest, Transport, open_backend
-from summarize.config import Settings
+from summarize.config import RetryPolicy, Settings
+from summarize.errors import BackendError
 from summarize.inputs import check_article
 from summarize.prompts import load_prompt
-from summarize.retry import RetryingBackend, RetryPolicy
+from summarize.retry import RetryingBackend
 from summarize.schema import ArticleSummary, Meta
 
 __all__ = ["Summarizer", "asummarize", "summarize"]
@@ -32,9 +33,11 @@ class Summarizer:
         base_url: An OpenAI-compatible endpoint. Default: ``$OPENAI_BASE_URL``.
         api_key: The endpoint's key. Default: ``$OPENAI_API_KEY``.
         settings: A complete `Settings`; explicit arguments above override its fields.
+        retry: How transient failures are retried (`RetryPolicy`); default: 4 attempts
+            with exponential back-off and full jitter, honouring Retry-After.
         transport: An httpx2 transport to use instead of the network
             (see `summarize.testing.FakeLLM`).
-        **options: Any other `Settings` field, e.g. ``ungrounded="keep"``, ``retries=5``.
+        **options: Any other `Settings` field, e.g. ``ungrounded="keep"``, ``max_reasks=1``.
 
     Raises:
         ConfigError: Invalid settings, or the local extra is missing for the local model.
@@ -48,10 +51,17 @@ class Summarizer:
         base_url: str | None = None,
         api_key: str | None = None,
         settings: Settings | None = None,
+        retry: RetryPolicy | None = None,
         transport: Transport | None = None,
         **options: Any,
     ) -> None:
-        explicit = {"model": model, "base_url": base_url, "api_key": api_key, **options}
+        explicit = {
+            "model": model,
+            "base_url": base_url,
+            "api_key": api_key,
+            "retry": retry,
+            **options,
+        }
         if settings is None:
             settings = Settings.from_env(**explicit)
         else:
@@ -59,8 +69,7 @@ class Summarizer:
         self.settings = settings
         self.prompt = load_prompt(settings.prompt)
         self.backend: Backend = RetryingBackend(
-            open_backend(settings, transport=transport),
-            RetryPolicy(settings.retries, settings.retry_initial_wait, settings.retry_max_wait),
+            open_backend(settings, transport=transport), settings.retry
         )
 
     def summarize(self, text: str | bytes) -> ArticleSummary:
@@ -68,20 +77,28 @@ class Summarizer:
 
         Raises:
             InputError: The text is empty, binary or too long (nothing was sent).
-            BackendError: The model could not be reached or gave no valid answer.
+            TransientError: Rate limits, outages or timeouts outlasted the retry policy.
+            RequestRejectedError: The endpoint refused the request (not retried).
+            ResponseError: The answer was truncated, refused, or invalid after re-asks.
             GroundingError: ``ungrounded="raise"`` and a quote is not in the article.
         """
         article, request = self._prepare(text)
         started = time.perf_counter()
-        completion = self.backend.complete(request)
-        return self._finish(article, completion, time.perf_counter() - started)
+        try:
+            completion = self.backend.complete(request)
+        except BackendError as error:
+            raise request.journal.annotate(error) from error.__cause__
+        return self._finish(article, request, completion, time.perf_counter() - started)
 
     async def asummarize(self, text: str | bytes) -> ArticleSummary:
         """Async `summarize`: the model call does not block the event loop."""
         article, request = self._prepare(text)
         started = time.perf_counter()
-        completion = await self.backend.acomplete(request)
-        return self._finish(article, completion, time.perf_counter() - started)
+        try:
+            completion = await self.backend.acomplete(request)
+        except BackendError as error:
+            raise request.journal.annotate(error) from error.__cause__
+        return self._finish(article, request, completion, time.perf_counter() - started)
 
     def close(self) -> None:
         """Release the HTTP connections `summarize` opened."""
@@ -119,15 +136,29 @@ class Summarizer:
     def _prepare(self, text: str | bytes) -> tuple[str, ExtractionRequest]:
         article = check_article(text, self.settings.max_input_chars)
         messages = tuple(self.prompt.render(article))
-        return article, ExtractionRequest(messages, article, self.settings.max_reasks)
+        request = ExtractionRequest(
+            messages,
+            article,
+            max_reasks=self.settings.max_reasks,
+            max_tokens=self.settings.max_tokens,
+        )
+        return article, request
 
-    def _finish(self, article: str, completion: Completion, latency: float) -> ArticleSummary:
+    def _finish(
+        self,
+        article: str,
+        request: ExtractionRequest,
+        completion: Completion,
+        latency: float,
+    ) -> ArticleSummary:
+        journal = request.journal
         meta = Meta(
             model=completion.model,
             backend=self.backend.kind,
             prompt=self.prompt.ref,
-            usage=completion.usage,
-            attempts=completion.attempts,
+            usage=journal.usage,
+            attempts=journal.count,
+            attempt_log=journal.attempts,
             cache_hit=completion.cache_hit,
             latency_s=round(latency, 3),
         )

@@ -1,57 +1,41 @@
-"""The transient-failure policy: a backend wrapper that retries with tenacity.
+"""The transient-failure layer: a backend wrapper that retries with tenacity.
 
-It retries only `TransientBackendError` (connection failures, timeouts, 429, 5xx). Validation
-re-asks are instructor's; the SDK's own retries are off, so the two never stack.
+It owns `TransientError` (HTTP 408/409/429/5xx, lost connections, timeouts) and, when asked,
+one retry of a `TruncatedError` with a larger ``max_tokens``. Re-asks after invalid output
+are instructor's; the SDK's own retries are off, so no two layers retry the same failure.
+Each retry is logged at INFO on the ``summarize.retry`` logger and recorded in the journal.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 from tenacity import (
     AsyncRetrying,
     RetryCallState,
     Retrying,
-    retry_if_exception_type,
-    stop_after_attempt,
-    wait_exponential_jitter,
+    retry_if_exception,
+    wait_exponential,
+    wait_random_exponential,
 )
 
 from summarize.backends.base import Backend, BackendKind, Completion, ExtractionRequest
-from summarize.errors import RateLimitedError, TransientBackendError
+from summarize.config import RetryPolicy
+from summarize.errors import RateLimitError, TransientError, TruncatedError
 
-__all__ = ["RetryPolicy", "RetryingBackend"]
+__all__ = ["RetryingBackend"]
 
 logger = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
-    """How often and how patiently to retry.
-
-    Attributes:
-        retries: Extra attempts after the first.
-        initial_wait: First back-off in seconds; it doubles each time, with jitter.
-        max_wait: Longest single back-off in seconds (a server's Retry-After is
-            honoured up to this too).
-    """
-
-    retries: int = 3
-    initial_wait: float = 0.5
-    max_wait: float = 30.0
-
-
 class RetryingBackend:
-    """Wraps a backend; does nothing on its own but call it again after transient failures."""
+    """Wraps a backend; calls it again after transient failures, as `policy` allows."""
 
     def __init__(self, wrapped: Backend, policy: RetryPolicy) -> None:
         self.wrapped = wrapped
         self.policy = policy
-        self._backoff = wait_exponential_jitter(
-            multiplier=policy.initial_wait, max=policy.max_wait, jitter=policy.initial_wait
-        )
 
     @property
     def kind(self) -> BackendKind:
@@ -65,17 +49,19 @@ class RetryingBackend:
 
     def complete(self, request: ExtractionRequest) -> Completion:
         """Call the wrapped backend, retrying transient failures."""
-        for attempt in Retrying(**self._tenacity_kwargs()):
+        run = _Run(self.policy, request)
+        for attempt in Retrying(sleep=self.policy.sleep, **run.tenacity_kwargs()):
             with attempt:
-                completion = self.wrapped.complete(request)
-        return self._count(completion, attempt.retry_state)
+                completion = self.wrapped.complete(run.next_request())
+        return completion
 
     async def acomplete(self, request: ExtractionRequest) -> Completion:
-        """Async twin of `complete`."""
-        async for attempt in AsyncRetrying(**self._tenacity_kwargs()):
+        """Async twin of `complete`: the same policy, awaiting its sleeps."""
+        run = _Run(self.policy, request)
+        async for attempt in AsyncRetrying(sleep=self.policy.asleep, **run.tenacity_kwargs()):
             with attempt:
-                completion = await self.wrapped.acomplete(request)
-        return self._count(completion, attempt.retry_state)
+                completion = await self.wrapped.acomplete(run.next_request())
+        return completion
 
     def close(self) -> None:
         """Close the wrapped backend."""
@@ -85,40 +71,83 @@ class RetryingBackend:
         """Close the wrapped backend's async connections."""
         await self.wrapped.aclose()
 
-    def _tenacity_kwargs(self) -> dict[str, Any]:
+
+class _Run:
+    """The retry state of one call: its deadline and whether truncation was retried."""
+
+    def __init__(self, policy: RetryPolicy, request: ExtractionRequest) -> None:
+        self.policy = policy
+        self.request = request
+        self.started = policy.clock()
+        self.truncation_retried = False
+        if policy.jitter:
+            self.backoff: Any = wait_random_exponential(
+                multiplier=policy.initial_wait, max=policy.max_wait
+            )
+        else:
+            self.backoff = wait_exponential(multiplier=policy.initial_wait, max=policy.max_wait)
+
+    def tenacity_kwargs(self) -> dict[str, Any]:
         return {
-            "stop": stop_after_attempt(self.policy.retries + 1),
-            "wait": self._wait,
-            "retry": retry_if_exception_type(TransientBackendError),
-            "after": _note_attempts,
-            "before_sleep": _log_retry,
+            "stop": self.stop,
+            "wait": self.wait,
+            "retry": retry_if_exception(self.retryable),
+            "before_sleep": self.before_sleep,
             "reraise": True,
         }
 
-    def _wait(self, state: RetryCallState) -> float:
-        """Exponential back-off with jitter, but never shorter than a server's Retry-After."""
-        backoff = float(self._backoff(state))
+    def remaining(self) -> float | None:
+        if self.policy.deadline is None:
+            return None
+        return self.policy.deadline - (self.policy.clock() - self.started)
+
+    def next_request(self) -> ExtractionRequest:
+        """The request for the next try: the time left as its timeout, a grown max_tokens."""
+        remaining = self.remaining()
+        if remaining is not None:
+            return replace(self.request, timeout=max(remaining, 0.001))
+        return self.request
+
+    def retryable(self, error: BaseException) -> bool:
+        if isinstance(error, TransientError):
+            return True
+        if (
+            isinstance(error, TruncatedError)
+            and self.policy.retry_truncated
+            and not self.truncation_retried
+            and self.request.max_tokens is not None
+        ):
+            self.truncation_retried = True
+            self.request = replace(self.request, max_tokens=self.request.max_tokens * 2)
+            return True
+        return False
+
+    def wait(self, state: RetryCallState) -> float:
+        """Back-off with full jitter; a server's Retry-After instead, when it sent one."""
         error = state.outcome.exception() if state.outcome else None
-        if isinstance(error, RateLimitedError) and error.retry_after is not None:
-            return min(max(backoff, error.retry_after), self.policy.max_wait)
-        return backoff
+        if isinstance(error, TruncatedError):
+            return 0.0
+        if isinstance(error, RateLimitError) and error.retry_after is not None:
+            return min(error.retry_after, self.policy.max_wait)
+        return float(self.backoff(state))
 
-    @staticmethod
-    def _count(completion: Completion, state: RetryCallState) -> Completion:
-        failed_calls = state.attempt_number - 1
-        return replace(completion, attempts=completion.attempts + failed_calls)
+    def stop(self, state: RetryCallState) -> bool:
+        error = state.outcome.exception() if state.outcome else None
+        if isinstance(error, TransientError) and state.attempt_number >= self.policy.max_attempts:
+            return True
+        remaining = self.remaining()
+        return remaining is not None and state.upcoming_sleep >= remaining
 
-
-def _log_retry(state: RetryCallState) -> None:
-    wait = state.next_action.sleep if state.next_action else 0.0
-    error = state.outcome.exception() if state.outcome else None
-    logger.warning(
-        "model call %d failed (%s); retrying in %.1fs", state.attempt_number, error, wait
-    )
-
-
-def _note_attempts(state: RetryCallState) -> None:
-    """Keep the running count on the error, so the one finally raised says how many calls."""
-    error = state.outcome.exception() if state.outcome else None
-    if isinstance(error, TransientBackendError):
-        error.attempts = state.attempt_number
+    def before_sleep(self, state: RetryCallState) -> None:
+        wait = state.upcoming_sleep
+        error = state.outcome.exception() if state.outcome else None
+        record = self.request.journal.waited(wait)
+        logger.info(
+            "model call failed (%s); retry %d in %.2fs",
+            error,
+            state.attempt_number,
+            wait,
+            extra={"summarize_wait": wait, "summarize_attempt": record},
+        )
+        if self.policy.on_retry is not None and record is not None:
+            self.policy.on_retry(record)

@@ -20,6 +20,8 @@ __all__ = [
     "Actor",
     "ActorKind",
     "ArticleSummary",
+    "Attempt",
+    "AttemptOutcome",
     "Attribution",
     "Evidence",
     "Item",
@@ -195,6 +197,34 @@ class Usage(_Frozen):
     total_tokens: int = 0
 
 
+AttemptOutcome = Literal[
+    "ok",
+    "invalid_output",
+    "rate_limited",
+    "unavailable",
+    "timeout",
+    "rejected",
+    "truncated",
+    "refused",
+    "malformed",
+]
+
+
+class Attempt(_Frozen):
+    """One HTTP request to the model and what came of it."""
+
+    number: int = Field(description="1 for the first request of the call.")
+    outcome: AttemptOutcome = Field(
+        description="ok, or what went wrong (invalid_output is followed by a re-ask)."
+    )
+    status: int | None = Field(None, description="HTTP status, when a response arrived.")
+    request_id: str | None = Field(None, description="The provider's request id, when sent.")
+    error: str | None = Field(None, description="What went wrong, one line.")
+    usage: Usage = Usage()
+    duration_s: float = Field(0.0, description="Time from sending to the answer or failure.")
+    wait_s: float = Field(0.0, description="Back-off slept after this attempt, before the next.")
+
+
 class Meta(_Frozen):
     """How the summary was made."""
 
@@ -204,6 +234,9 @@ class Meta(_Frozen):
     schema_version: str = SCHEMA_VERSION
     usage: Usage = Usage()
     attempts: int = Field(1, description="Model calls made, re-asks and retries included.")
+    attempt_log: tuple[Attempt, ...] = Field(
+        (), description="Every model call of this summary, in order (empty on a cache hit)."
+    )
     cache_hit: bool = False
     latency_s: float = Field(0.0, description="Wall time of the model call(s), in seconds.")
     dropped_items: int = Field(0, description="Items dropped because no evidence was grounded.")

@@ -11,8 +11,13 @@ network is replaced::
     assert fake.requests[0]["tool_choice"]["function"]["name"] == "DraftSummary"
 
 `FakeLLMServer` serves the same script over real HTTP on loopback (for a CLI, another
-process, or real connection resets and timeouts). `block_network()` makes any real
-(non-loopback) HTTP request fail loudly.
+process, or real connection resets and timeouts). `FakeClock` makes retry waits instant and
+measurable. `block_network()` makes any real (non-loopback) HTTP request fail loudly.
+
+Scriptable failures: `HTTPFailure` (any status and headers), `Disconnect` (no answer),
+`CutOff` (connection dropped mid-body), `Stall` (no answer until the client times out),
+`RawBody` (any body, e.g. invalid JSON), `Truncated` (``finish_reason="length"``),
+`Refusal` (a refusal or content filter) and `EmptyChoices`.
 """
 
 from __future__ import annotations
@@ -32,14 +37,20 @@ from unittest import mock
 import httpx2
 from pydantic import BaseModel
 
+from summarize.config import RetryPolicy
 from summarize.pipeline import Summarizer
 
 __all__ = [
     "FAKE_BASE_URL",
+    "CutOff",
     "Disconnect",
+    "EmptyChoices",
+    "FakeClock",
     "FakeLLM",
     "FakeLLMServer",
     "HTTPFailure",
+    "RawBody",
+    "Refusal",
     "Reply",
     "Stall",
     "Truncated",
@@ -67,6 +78,35 @@ class Disconnect:
 
 
 @dataclass(frozen=True, slots=True)
+class CutOff:
+    """Send the status line, headers and half the body of this output, then drop the connection."""
+
+    output: Mapping[str, Any] | BaseModel | str = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class RawBody:
+    """Answer with exactly this body (e.g. invalid JSON, an HTML error page)."""
+
+    body: str
+    status: int = 200
+    content_type: str = "application/json"
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """The model refuses (``message.refusal``), or with ``filtered`` a content filter stops it."""
+
+    message: str = "I can't help with that."
+    filtered: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class EmptyChoices:
+    """A well-formed chat completion with no choices."""
+
+
+@dataclass(frozen=True, slots=True)
 class Stall:
     """Answer nothing for `seconds` (the client's timeout should fire first)."""
 
@@ -80,7 +120,54 @@ class Truncated:
     output: Mapping[str, Any] | BaseModel | str
 
 
-Reply = Mapping[str, Any] | BaseModel | str | HTTPFailure | Disconnect | Stall | Truncated
+Reply = (
+    Mapping[str, Any]
+    | BaseModel
+    | str
+    | HTTPFailure
+    | Disconnect
+    | CutOff
+    | Stall
+    | RawBody
+    | Truncated
+    | Refusal
+    | EmptyChoices
+)
+_Answer = httpx2.Response | Disconnect | CutOff | Stall
+
+
+class FakeClock:
+    """A clock and sleeps for `RetryPolicy`: sleeping advances time at once and is recorded.
+
+    Example::
+
+        clock = FakeClock()
+        fake.summarizer(retry=clock.policy(deadline=10)).summarize(article)
+        assert clock.sleeps == [1.0]
+    """
+
+    def __init__(self, start: float = 0.0) -> None:
+        self.now = start
+        self.sleeps: list[float] = []
+        self._lock = threading.Lock()
+
+    def monotonic(self) -> float:
+        """The current fake time."""
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        """Advance the clock instead of sleeping."""
+        with self._lock:
+            self.sleeps.append(seconds)
+            self.now += seconds
+
+    async def asleep(self, seconds: float) -> None:
+        """Async `sleep`."""
+        self.sleep(seconds)
+
+    def policy(self, **fields: Any) -> RetryPolicy:
+        """A `RetryPolicy` that sleeps and measures time on this clock."""
+        return RetryPolicy(sleep=self.sleep, asleep=self.asleep, clock=self.monotonic, **fields)
 
 
 class FakeLLM:
@@ -110,8 +197,12 @@ class FakeLLM:
         return len(self.requests)
 
     def summarizer(self, **options: Any) -> Summarizer:
-        """A `Summarizer` wired to this fake (no back-off waits unless asked for)."""
-        options = {"retry_initial_wait": 0.0, "retry_max_wait": 0.0, **options}
+        """A `Summarizer` wired to this fake.
+
+        Unless ``retry=`` is given, back-off waits are computed and recorded in
+        ``meta.attempt_log`` but not slept (a `FakeClock` policy).
+        """
+        options.setdefault("retry", FakeClock().policy())
         options.setdefault("model", "fake-model")
         return Summarizer(
             base_url=FAKE_BASE_URL, api_key="fake-key", transport=self.transport, **options
@@ -127,25 +218,29 @@ class FakeLLM:
                 return self._replies[-1]
         return HTTPFailure(500, "FakeLLM has no reply left")
 
-    def answer(self, body: dict[str, Any]) -> httpx2.Response | Disconnect | Stall:
+    def answer(self, body: dict[str, Any]) -> _Answer:
         """The scripted answer to one request body (recorded in `requests`)."""
         reply = self._next(body)
-        if isinstance(reply, Disconnect | Stall):
+        request_id = {"x-request-id": f"req_fake_{self.calls}"}
+        if isinstance(reply, Disconnect | Stall | CutOff):
             return reply
         if isinstance(reply, HTTPFailure):
             return httpx2.Response(
                 reply.status,
-                headers=dict(reply.headers),
+                headers={**request_id, **reply.headers},
                 json={"error": {"message": reply.message, "type": "fake_error"}},
             )
-        truncated = isinstance(reply, Truncated)
-        output = reply.output if isinstance(reply, Truncated) else reply
-        return httpx2.Response(200, json=_completion(body, _as_text(output), truncated))
+        if isinstance(reply, RawBody):
+            headers = {**request_id, "content-type": reply.content_type}
+            return httpx2.Response(reply.status, headers=headers, content=reply.body.encode())
+        return httpx2.Response(200, headers=request_id, json=_completion(body, reply))
 
     def _handle(self, request: httpx2.Request) -> httpx2.Response:
         answer = self.answer(json.loads(request.read() or b"{}"))
         if isinstance(answer, Disconnect):
             raise httpx2.ConnectError(answer.message, request=request)
+        if isinstance(answer, CutOff):
+            raise httpx2.RemoteProtocolError("peer closed connection mid-body", request=request)
         if isinstance(answer, Stall):
             raise httpx2.ReadTimeout("fake stall", request=request)
         return answer
@@ -196,6 +291,17 @@ def _handler_for(fake: FakeLLM) -> type[BaseHTTPRequestHandler]:
             if isinstance(answer, Stall):
                 time.sleep(answer.seconds)
                 return
+            if isinstance(answer, CutOff):
+                body = json.dumps(_completion({}, answer.output)).encode()
+                self.send_response(200)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body[: len(body) // 2])
+                self.wfile.flush()
+                self.connection.shutdown(socket.SHUT_RDWR)
+                self.close_connection = True
+                return
             body = answer.content
             self.send_response(answer.status_code)
             for name, value in answer.headers.items():
@@ -219,10 +325,22 @@ def _as_text(output: Mapping[str, Any] | BaseModel | str) -> str:
     return json.dumps(output)
 
 
-def _completion(body: dict[str, Any], text: str, truncated: bool) -> dict[str, Any]:
-    """An OpenAI chat completion carrying `text` the way the request asked for it."""
+def _completion(body: dict[str, Any], reply: Reply) -> dict[str, Any]:
+    """An OpenAI chat completion carrying `reply` the way the request asked for it."""
+    if isinstance(reply, EmptyChoices):
+        return _envelope(body, [], "")
+    if isinstance(reply, Refusal):
+        message: dict[str, Any] = {"role": "assistant", "content": None}
+        if not reply.filtered:
+            message["refusal"] = reply.message
+        finish = "content_filter" if reply.filtered else "stop"
+        return _envelope(body, [{"index": 0, "message": message, "finish_reason": finish}], "")
+    truncated = isinstance(reply, Truncated)
+    output = reply.output if isinstance(reply, Truncated) else reply
+    assert isinstance(output, Mapping | BaseModel | str), f"not an output: {output!r}"
+    text = _as_text(output)
     choice = body.get("tool_choice")
-    message: dict[str, Any] = {"role": "assistant", "content": text}
+    message = {"role": "assistant", "content": text}
     finish = "length" if truncated else "stop"
     if isinstance(choice, dict) and body.get("tools"):
         name = choice["function"]["name"]
@@ -238,6 +356,11 @@ def _completion(body: dict[str, Any], text: str, truncated: bool) -> dict[str, A
             ],
         }
         finish = "length" if truncated else "tool_calls"
+    return _envelope(body, [{"index": 0, "message": message, "finish_reason": finish}], text)
+
+
+def _envelope(body: dict[str, Any], choices: list[dict[str, Any]], text: str) -> dict[str, Any]:
+    """The completion around `choices`; usage is a rough count of characters / 4."""
     prompt_tokens = len(json.dumps(body.get("messages", []))) // 4
     completion_tokens = max(len(text) // 4, 1)
     return {
@@ -245,7 +368,7 @@ def _completion(body: dict[str, Any], text: str, truncated: bool) -> dict[str, A
         "object": "chat.completion",
         "created": 0,
         "model": body.get("model", "fake-model"),
-        "choices": [{"index": 0, "message": message, "finish_reason": finish}],
+        "choices": choices,
         "usage": {
             "prompt_tokens": prompt_tokens,
             "completion_tokens": completion_tokens,

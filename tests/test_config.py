@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from summarize.config import DEFAULT_OPENAI_MODEL, LOCAL_MODEL, Settings
+from summarize.config import DEFAULT_OPENAI_MODEL, LOCAL_MODEL, RetryPolicy, Settings
 from summarize.errors import ConfigError
 
 SECRET = "sk-test-0123456789abcdef"
@@ -19,14 +19,12 @@ SECRET = "sk-test-0123456789abcdef"
     [
         ({"mode": "xml"}, r"mode must be one of tools, json_schema, json, md_json, not 'xml'"),
         ({"ungrounded": "ignore"}, r"ungrounded must be one of keep, drop, raise, not 'ignore'"),
-        ({"retries": -1}, r"retries must not be negative"),
         ({"max_reasks": -1}, r"max_reasks must not be negative"),
         ({"max_tokens": 0}, r"max_tokens must be at least 1"),
         ({"max_input_chars": 0}, r"max_input_chars must be at least 1"),
         ({"n_ctx": 0}, r"n_ctx must be at least 1"),
         ({"timeout": 0}, r"timeout must be positive"),
-        ({"retry_initial_wait": -0.1}, r"retry waits not negative"),
-        ({"retry_max_wait": -1}, r"retry waits not negative"),
+        ({"retry": 3}, r"retry must be a RetryPolicy, not int"),
         ({"model": "   "}, r"model must not be empty"),
     ],
 )
@@ -38,8 +36,30 @@ def test_invalid_settings_raise_config_error_naming_the_setting(
 
 
 def test_config_error_is_a_value_error() -> None:
-    with pytest.raises(ValueError, match="retries"):
-        Settings(retries=-1)
+    with pytest.raises(ValueError, match="max_reasks"):
+        Settings(max_reasks=-1)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"max_attempts": 0}, r"max_attempts must be at least 1"),
+        ({"initial_wait": -0.1}, r"retry waits must not be negative"),
+        ({"max_wait": -1}, r"retry waits must not be negative"),
+        ({"deadline": 0}, r"deadline must be positive"),
+    ],
+)
+def test_invalid_retry_policy_raises_config_error(options: dict[str, Any], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        RetryPolicy(**options)
+
+
+def test_retry_policy_defaults_and_equality() -> None:
+    policy = RetryPolicy()
+    assert (policy.max_attempts, policy.initial_wait, policy.max_wait) == (4, 0.5, 30.0)
+    assert (policy.deadline, policy.jitter, policy.retry_truncated) == (None, True, False)
+    assert policy == RetryPolicy(sleep=lambda _: None), "injected sleeps change equality"
+    assert Settings().retry == policy and Settings().max_reasks == 2
 
 
 def test_defaults_are_valid() -> None:
@@ -49,24 +69,28 @@ def test_defaults_are_valid() -> None:
     assert settings.prompt == "article_summary"
 
 
-def test_zero_retries_and_reasks_are_allowed() -> None:
-    settings = Settings(retries=0, max_reasks=0, retry_initial_wait=0, retry_max_wait=0)
-    assert (settings.retries, settings.max_reasks) == (0, 0)
+def test_no_retries_and_no_reasks_are_allowed() -> None:
+    policy = RetryPolicy(max_attempts=1, initial_wait=0, max_wait=0)
+    settings = Settings(retry=policy, max_reasks=0)
+    assert (settings.retry.max_attempts, settings.max_reasks) == (1, 0)
 
 
 def test_settings_are_frozen() -> None:
     settings = Settings()
     with pytest.raises(dataclasses.FrozenInstanceError):
-        settings.retries = 9  # type: ignore[misc]
-        pytest.fail("Settings.retries could be assigned")
+        settings.max_reasks = 9  # type: ignore[misc]
+        pytest.fail("Settings.max_reasks could be assigned")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        settings.retry.max_attempts = 9  # type: ignore[misc]
+        pytest.fail("RetryPolicy.max_attempts could be assigned")
 
 
 def test_replace_makes_a_validated_copy() -> None:
-    settings = Settings(retries=1)
-    changed = settings.replace(retries=5)
-    assert (settings.retries, changed.retries) == (1, 5), "replace() changed the original"
-    with pytest.raises(ConfigError, match="retries must not be negative"):
-        settings.replace(retries=-1)
+    settings = Settings(max_reasks=1)
+    changed = settings.replace(max_reasks=5)
+    assert (settings.max_reasks, changed.max_reasks) == (1, 5), "replace() changed the original"
+    with pytest.raises(ConfigError, match="max_reasks must not be negative"):
+        settings.replace(max_reasks=-1)
 
 
 # --- from_env -------------------------------------------------------------------------------
@@ -91,14 +115,14 @@ def test_explicit_overrides_beat_the_environment() -> None:
         "OPENAI_BASE_URL": "http://e",
     }
     settings = Settings.from_env(
-        env=env, model="explicit", api_key="explicit-key", base_url="http://x", retries=0
+        env=env, model="explicit", api_key="explicit-key", base_url="http://x", max_reasks=0
     )
     assert (settings.model, settings.api_key, settings.base_url) == (
         "explicit",
         "explicit-key",
         "http://x",
     ), "an explicit setting lost to the environment"
-    assert settings.retries == 0
+    assert settings.max_reasks == 0
 
 
 def test_none_overrides_fall_back_to_the_environment() -> None:
@@ -124,7 +148,7 @@ def test_from_env_without_mapping_reads_os_environ(monkeypatch: pytest.MonkeyPat
     assert Settings.from_env().model == "from-os-environ"
 
 
-@pytest.mark.parametrize("name", ["retry", "max_token", "api-key"])
+@pytest.mark.parametrize("name", ["retries", "max_token", "api-key"])
 def test_unknown_setting_name_raises_config_error(name: str) -> None:
     with pytest.raises(ConfigError, match=f"unknown setting.*{name}"):
         Settings.from_env(env={}, **{name: 1})

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from summarize import ArticleSummary, Summarizer, TruncatedOutputError
+from summarize import ArticleSummary, Summarizer, TruncatedError
 from summarize.backends.local import default_model_path
 
 from .model_checks import assert_offsets_cover_quotes, assert_valid_local_summary
@@ -64,7 +64,7 @@ async def test_async_in_process(local: Summarizer, seed_article: str) -> None:
 
 
 def test_tiny_token_budget_is_reported_as_truncation(seed_article: str) -> None:
-    with pytest.raises(TruncatedOutputError, match="max_tokens"):
+    with pytest.raises(TruncatedError, match="max_tokens"):
         Summarizer("local", max_tokens=8, max_reasks=0).summarize(seed_article)
 
 
@@ -94,4 +94,4 @@ def test_corrupt_model_file_is_a_rejected_request(tmp_path: Path, seed_article: 
     bad = tmp_path / "bad.gguf"
     bad.write_bytes(b"not a gguf file" * 100)
     with pytest.raises(RequestRejectedError):
-        Summarizer(f"local:{bad}", retries=2).summarize(seed_article)
+        Summarizer(f"local:{bad}").summarize(seed_article)

@@ -11,19 +11,17 @@ import pytest
 
 from summarize import (
     ArticleSummary,
-    BackendUnavailableError,
     EmptyInputError,
     GroundingError,
     InputTooLargeError,
-    OutputError,
-    RateLimitedError,
-    RequestRejectedError,
+    InvalidOutputError,
+    RetryPolicy,
     Summarizer,
-    TruncatedOutputError,
+    TruncatedError,
     asummarize,
     summarize,
 )
-from summarize.testing import FAKE_BASE_URL, Disconnect, FakeLLM, HTTPFailure, Stall, Truncated
+from summarize.testing import FAKE_BASE_URL, Disconnect, FakeLLM, HTTPFailure, Truncated
 
 THREAT = (
     "If some troops appear there, especially now, during military operations, "
@@ -250,54 +248,19 @@ def test_raw_newlines_inside_json_strings_are_accepted(seed_article: str) -> Non
     assert "Kyiv\nrejected" in summary.summary
 
 
-def test_invalid_output_after_reasks_raises_output_error(seed_article: str) -> None:
+def test_invalid_output_after_reasks_raises_invalid_output_error(seed_article: str) -> None:
     fake = FakeLLM('{"summary": ')
-    with pytest.raises(OutputError) as info:
+    with pytest.raises(InvalidOutputError) as info:
         fake.summarizer(max_reasks=1).summarize(seed_article)
-    assert not isinstance(info.value, TruncatedOutputError)
     assert fake.calls == 2 and info.value.attempts == 2
     assert info.value.model == "fake-model"
 
 
 def test_truncated_output_raises_truncated_error(seed_article: str) -> None:
     fake = FakeLLM(Truncated('{"summary": "Putin warned'))
-    with pytest.raises(TruncatedOutputError, match="max_tokens"):
+    with pytest.raises(TruncatedError, match="max_tokens"):
         fake.summarizer().summarize(seed_article)
     assert fake.calls == 1, "truncation is not worth retrying with the same budget"
-
-
-@pytest.mark.parametrize("failure", [HTTPFailure(503), HTTPFailure(500), Disconnect(), Stall()])
-def test_transient_failures_are_retried(seed_article: str, failure: Any) -> None:
-    fake = FakeLLM(failure, failure, good_draft())
-    summary = fake.summarizer(retries=3).summarize(seed_article)
-    assert fake.calls == 3
-    assert summary.meta.attempts == 3, "meta.attempts does not count retried calls"
-
-
-def test_transient_failures_give_up_after_retries(seed_article: str) -> None:
-    fake = FakeLLM(HTTPFailure(503, "overloaded"))
-    with pytest.raises(BackendUnavailableError, match="503") as info:
-        fake.summarizer(retries=2).summarize(seed_article)
-    assert fake.calls == 3 and info.value.attempts == 3
-
-
-def test_rate_limit_is_retried_honouring_retry_after(seed_article: str) -> None:
-    fake = FakeLLM(HTTPFailure(429, headers={"retry-after-ms": "10"}), good_draft())
-    summary = fake.summarizer(retries=1, retry_max_wait=1.0).summarize(seed_article)
-    assert fake.calls == 2 and summary.meta.attempts == 2
-
-    fake = FakeLLM(HTTPFailure(429, headers={"retry-after": "7"}))
-    with pytest.raises(RateLimitedError) as info:
-        fake.summarizer(retries=0).summarize(seed_article)
-    assert info.value.retry_after == 7.0
-
-
-@pytest.mark.parametrize("status", [400, 401, 403, 404, 422])
-def test_permanent_failures_are_not_retried(seed_article: str, status: int) -> None:
-    fake = FakeLLM(HTTPFailure(status, "nope"))
-    with pytest.raises(RequestRejectedError, match=f"HTTP {status}: nope"):
-        fake.summarizer(retries=3).summarize(seed_article)
-    assert fake.calls == 1
 
 
 @pytest.mark.parametrize(
@@ -321,8 +284,12 @@ async def test_async_matches_sync(seed_article: str) -> None:
     fake = FakeLLM(good_draft())
     async_summary = await fake.summarizer().asummarize(seed_article)
 
-    strip = {"meta": {"latency_s"}}
+    strip = {"meta": {"latency_s", "attempt_log"}}
     assert async_summary.model_dump(exclude=strip) == sync_summary.model_dump(exclude=strip)
+    timing = {"duration_s"}
+    assert [a.model_dump(exclude=timing) for a in async_summary.meta.attempt_log] == [
+        a.model_dump(exclude=timing) for a in sync_summary.meta.attempt_log
+    ]
 
 
 async def test_async_retries_and_reasks_like_sync(seed_article: str) -> None:
@@ -411,37 +378,17 @@ def test_summarizer_repr_and_context_manager() -> None:
         assert "gpt-x" in repr(summarizer) and "openai" in repr(summarizer)
 
 
-def test_retries_are_logged(seed_article: str, caplog: pytest.LogCaptureFixture) -> None:
-    fake = FakeLLM(HTTPFailure(503, "overloaded"), good_draft())
-    with caplog.at_level("WARNING", logger="summarize.retry"):
-        fake.summarizer().summarize(seed_article)
-    (record,) = [r for r in caplog.records if r.name == "summarize.retry"]
-    assert "model call 1 failed" in record.getMessage() and "503" in record.getMessage()
-
-
 def test_explicit_arguments_override_given_settings(seed_article: str) -> None:
     from summarize import Settings
 
     fake = FakeLLM(HTTPFailure(503), good_draft())
-    base = Settings(model="m", base_url=FAKE_BASE_URL, api_key="k", retries=0)
-    summarizer = Summarizer(
-        settings=base, transport=fake.transport, retries=1, retry_initial_wait=0.0
+    base = Settings(
+        model="m", base_url=FAKE_BASE_URL, api_key="k", retry=RetryPolicy(max_attempts=1)
     )
-    assert summarizer.settings.retries == 1 and summarizer.settings.model == "m"
+    policy = RetryPolicy(max_attempts=2, initial_wait=0.0)
+    summarizer = Summarizer(settings=base, transport=fake.transport, retry=policy)
+    assert summarizer.settings.retry is policy and summarizer.settings.model == "m"
     assert summarizer.summarize(seed_article).meta.attempts == 2
-
-
-@pytest.mark.parametrize("failure", [Disconnect(), Stall(seconds=3.0)], ids=["reset", "timeout"])
-def test_real_connection_resets_and_timeouts_are_retried(seed_article: str, failure: Any) -> None:
-    from summarize.testing import FakeLLMServer
-
-    with FakeLLMServer(FakeLLM(failure, good_draft())) as server:
-        summarizer = Summarizer(
-            "m", base_url=server.base_url, api_key="k", timeout=0.5, retry_initial_wait=0.0
-        )
-        with summarizer:
-            summary = summarizer.summarize(seed_article)
-    assert server.fake.calls == 2 and summary.meta.attempts == 2
 
 
 def test_sampling_fields_can_be_left_out_for_models_that_reject_them(seed_article: str) -> None:
@@ -453,3 +400,17 @@ def test_sampling_fields_can_be_left_out_for_models_that_reject_them(seed_articl
     )
     Summarizer(settings=settings, transport=fake.transport).summarize(seed_article)
     assert "max_tokens" not in fake.requests[0] and "temperature" not in fake.requests[0]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The minister said {{ 7*7 }} times that talks would fail.",
+        "A broken template {% if %} sits in this article.",
+        "Braces {# not a comment #} and\n    indented lines stay as written.",
+    ],
+)
+def test_article_is_sent_verbatim_never_rendered_as_a_template(text: str) -> None:
+    fake = FakeLLM({"summary": "An article."})
+    fake.summarizer(max_reasks=0).summarize(text)
+    assert text in fake.requests[0]["messages"][-1]["content"], "the article was altered"

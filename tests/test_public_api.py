@@ -7,21 +7,27 @@ import pytest
 import summarize
 import summarize.errors as errors_module
 from summarize.errors import (
+    AuthenticationError,
     BackendError,
-    BackendUnavailableError,
-    OutputError,
-    RateLimitedError,
+    InvalidOutputError,
+    MalformedResponseError,
+    RateLimitError,
+    RefusalError,
     RequestRejectedError,
+    RequestTimeoutError,
+    ResponseError,
+    ServiceUnavailableError,
     SummarizeError,
-    TransientBackendError,
-    TruncatedOutputError,
+    TransientError,
+    TruncatedError,
 )
 
 PUBLIC_API = [
     "Actor",
     "ArticleSummary",
+    "Attempt",
+    "AuthenticationError",
     "BackendError",
-    "BackendUnavailableError",
     "BinaryInputError",
     "ConfigError",
     "EmptyInputError",
@@ -29,18 +35,24 @@ PUBLIC_API = [
     "GroundingError",
     "InputError",
     "InputTooLargeError",
+    "InvalidOutputError",
+    "MalformedResponseError",
     "Meta",
-    "OutputError",
     "Position",
     "PromptError",
-    "RateLimitedError",
+    "RateLimitError",
     "Rebuttal",
+    "RefusalError",
     "RequestRejectedError",
+    "RequestTimeoutError",
+    "ResponseError",
+    "RetryPolicy",
+    "ServiceUnavailableError",
     "Settings",
     "SummarizeError",
     "Summarizer",
-    "TransientBackendError",
-    "TruncatedOutputError",
+    "TransientError",
+    "TruncatedError",
     "Usage",
     "Venue",
     "Warning",
@@ -106,25 +118,67 @@ def test_every_error_is_a_summarize_error(error: type[BaseException]) -> None:
 @pytest.mark.parametrize(
     ("error", "parent"),
     [
-        (TransientBackendError, BackendError),
+        (TransientError, BackendError),
+        (RateLimitError, TransientError),
+        (ServiceUnavailableError, TransientError),
+        (RequestTimeoutError, TransientError),
         (RequestRejectedError, BackendError),
-        (OutputError, BackendError),
-        (TruncatedOutputError, OutputError),
-        (BackendUnavailableError, TransientBackendError),
-        (RateLimitedError, TransientBackendError),
+        (AuthenticationError, RequestRejectedError),
+        (ResponseError, BackendError),
+        (TruncatedError, ResponseError),
+        (RefusalError, ResponseError),
+        (MalformedResponseError, ResponseError),
+        (InvalidOutputError, ResponseError),
     ],
 )
 def test_backend_error_tree(error: type[Exception], parent: type[Exception]) -> None:
     assert issubclass(error, parent), f"{error.__name__} must subclass {parent.__name__}"
 
 
-@pytest.mark.parametrize("error", [RequestRejectedError, OutputError, TruncatedOutputError])
+@pytest.mark.parametrize(
+    "error",
+    [
+        RequestRejectedError,
+        AuthenticationError,
+        TruncatedError,
+        RefusalError,
+        MalformedResponseError,
+        InvalidOutputError,
+    ],
+)
 def test_permanent_backend_errors_are_not_transient(error: type[Exception]) -> None:
-    assert not issubclass(error, TransientBackendError), f"{error.__name__} would be retried"
+    assert not issubclass(error, TransientError), f"{error.__name__} would be retried"
 
 
-def test_backend_errors_carry_model_and_attempts() -> None:
-    error = TruncatedOutputError("cut off", model="m", attempts=2)
-    assert (str(error), error.model, error.attempts) == ("cut off", "m", 2)
-    limited = RateLimitedError("slow down", retry_after=1.5)
-    assert limited.retry_after == 1.5
+def test_the_error_tree_drawn_in_the_docstring_is_the_real_one() -> None:
+    doc = errors_module.__doc__ or ""
+    assert "\n    SummarizeError\n" in doc, "the tree's root is not SummarizeError"
+    for cls in ERROR_CLASSES:
+        if cls is SummarizeError:
+            continue
+        assert f"── {cls.__name__} " in doc, f"{cls.__name__} is missing from the drawn tree"
+
+
+def test_backend_errors_carry_what_the_call_cost() -> None:
+    error = TruncatedError("cut off", model="m", status=200, request_id="req_1")
+    assert (error.message, error.model, error.status, error.request_id) == (
+        "cut off",
+        "m",
+        200,
+        "req_1",
+    )
+    assert (error.attempts, error.usage.total_tokens, error.attempt_log) == (0, 0, ())
+    error.attempts = 3
+    assert str(error) == "cut off (gave up after 3 attempts)"
+    limited = RateLimitError("slow down", retry_after=1.5)
+    assert (limited.retry_after, limited.status) == (1.5, 429)
+
+
+def test_backend_errors_survive_pickling() -> None:
+    import pickle
+
+    error = RateLimitError("slow down", model="m", retry_after=2.0)
+    error.attempts = 4
+    copy = pickle.loads(pickle.dumps(error))
+    assert type(copy) is RateLimitError
+    assert (str(copy), copy.retry_after, copy.attempts) == (str(error), 2.0, 4)

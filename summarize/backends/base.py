@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 from summarize.draft import DraftSummary
+from summarize.journal import CallJournal
 from summarize.prompts import Message
-from summarize.schema import Usage
 
 __all__ = ["Backend", "BackendKind", "Completion", "ExtractionRequest"]
 
@@ -22,29 +22,32 @@ class ExtractionRequest:
         messages: The rendered prompt.
         article: The article text quotes must come from (for the re-ask check).
         max_reasks: Re-asks allowed after invalid output or ungrounded quotes.
+        max_tokens: Cap on the answer; None leaves it out of the request.
+        timeout: Seconds this request may take, when less than the configured timeout
+            (the retry layer sets it from what is left of its deadline).
+        journal: Where every layer records the attempts of this call.
     """
 
     messages: tuple[Message, ...]
     article: str
     max_reasks: int
+    max_tokens: int | None = None
+    timeout: float | None = None
+    journal: CallJournal = field(default_factory=CallJournal, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
 class Completion:
-    """A validated draft and what it cost.
+    """A validated draft (what it cost is in the request's journal).
 
     Attributes:
         draft: The model's answer, validated.
         model: The model that answered.
-        usage: Tokens summed over every attempt.
-        attempts: Model calls made (re-asks and retries included).
         cache_hit: True when a cache answered instead of a model.
     """
 
     draft: DraftSummary
     model: str
-    usage: Usage
-    attempts: int
     cache_hit: bool = False
 
 

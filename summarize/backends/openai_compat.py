@@ -1,42 +1,56 @@
 """The one place that talks to openai and instructor: any OpenAI-compatible endpoint.
 
-The SDK's own retries are off (``max_retries=0``): transient failures belong to
-`summarize.retry`; validation re-asks belong to instructor. SDK and instructor errors are
-mapped to `summarize.errors` here and nowhere else.
+Each request goes through `_Exchange`, which records it in the call's journal and turns
+SDK errors and unusable answers (truncated, refused, empty, not a completion) into
+`summarize.errors` at once, so instructor re-asks only after invalid output. The SDK's own
+retries are off (``max_retries=0``): transient failures belong to `summarize.retry`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import email.utils
+import json
+import logging
+import re
 import threading
+import time
 import weakref
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, Final
 
 import httpx2
 import instructor
 import openai
-from instructor.core.exceptions import IncompleteOutputException, InstructorRetryException
+from instructor.core.exceptions import InstructorRetryException
+from instructor.core.hooks import Hooks
+from openai.types.chat import ChatCompletion
 
 from summarize.backends.base import BackendKind, Completion, ExtractionRequest
 from summarize.config import Settings
-from summarize.draft import GROUNDING_CONTEXT_KEY, DraftSummary, GroundingCheck
+from summarize.draft import DraftSummary, GroundingCheck, grounding_scope
 from summarize.errors import (
+    AuthenticationError,
     BackendError,
-    BackendUnavailableError,
     ConfigError,
-    OutputError,
-    RateLimitedError,
+    InvalidOutputError,
+    MalformedResponseError,
+    RateLimitError,
+    RefusalError,
     RequestRejectedError,
-    TruncatedOutputError,
+    RequestTimeoutError,
+    ServiceUnavailableError,
+    TruncatedError,
 )
+from summarize.journal import CallJournal
 from summarize.schema import Usage
 
-__all__ = ["TRANSIENT_STATUS_CODES", "OpenAICompatibleBackend"]
+__all__ = ["RETRYABLE_STATUS_CODES", "OpenAICompatibleBackend"]
 
-#: HTTP statuses worth another try (the same set the openai SDK would retry).
-TRANSIENT_STATUS_CODES: Final = frozenset({408, 409, 429, 500, 502, 503, 504})
+#: HTTP statuses worth another try. Other 4xx are the caller's mistake and fail at once.
+RETRYABLE_STATUS_CODES: Final = frozenset({408, 409, 429, 500, 502, 503, 504})
 
 _MODES: Final = {
     "tools": instructor.Mode.TOOLS,
@@ -44,8 +58,28 @@ _MODES: Final = {
     "json": instructor.Mode.JSON,
     "md_json": instructor.Mode.MD_JSON,
 }
+_SECRET_HEADERS: Final = ("authorization", "api-key", "x-api-key", "proxy-authorization")
+_BEARER: Final = re.compile(r"(?i)\b(bearer\s+)\S+")
+_REDACTED: Final = "[redacted]"
 
 Transport = httpx2.BaseTransport | httpx2.AsyncBaseTransport
+
+_IN_CALL: ContextVar[bool] = ContextVar("summarize_in_call", default=False)
+
+
+class _OwnedFailures(logging.Filter):
+    """Drop instructor's ERROR lines about failures we raise, log and retry ourselves.
+
+    Only inside our own calls: other instructor users in the process keep their logs.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (_IN_CALL.get() and record.levelno >= logging.ERROR)
+
+
+_INSTRUCTOR_RETRY_LOGGER: Final = logging.getLogger("instructor.v2.retry")
+if not any(isinstance(f, _OwnedFailures) for f in _INSTRUCTOR_RETRY_LOGGER.filters):
+    _INSTRUCTOR_RETRY_LOGGER.addFilter(_OwnedFailures())
 
 
 class OpenAICompatibleBackend:
@@ -70,11 +104,12 @@ class OpenAICompatibleBackend:
         self._settings = settings
         self._transport = transport
         self._kind: BackendKind = kind
+        self._mode = _MODES[settings.mode]
         self._extra_body = {**(settings.extra_body or {}), **(extra_body or {})}
-        self._sync: tuple[instructor.Instructor, openai.OpenAI] | None = None
-        self._async: weakref.WeakKeyDictionary[
-            asyncio.AbstractEventLoop, tuple[instructor.AsyncInstructor, openai.AsyncOpenAI]
-        ] = weakref.WeakKeyDictionary()
+        self._sync: openai.OpenAI | None = None
+        self._async: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, openai.AsyncOpenAI] = (
+            weakref.WeakKeyDictionary()
+        )
         self._lock = threading.Lock()
 
     @property
@@ -89,30 +124,59 @@ class OpenAICompatibleBackend:
 
     def complete(self, request: ExtractionRequest) -> Completion:
         """Ask the model, blocking; re-asks happen inside instructor."""
-        check = GroundingCheck(request.article, request.max_reasks)
-        with self._mapped_errors(check):
-            draft = self._sync_client().create(**self._create_kwargs(request, check))
-        return self._completion(draft, check)
+        sdk = self._sync_client()
+        exchange = self._exchange(request)
+
+        def send(**kwargs: Any) -> ChatCompletion:
+            started = time.perf_counter()
+            try:
+                response = sdk.chat.completions.create(**kwargs)
+            except openai.OpenAIError as exc:
+                raise exchange.failed(exc, started) from exc
+            except ValueError as exc:  # a 200 whose JSON body is cut off or invalid
+                raise exchange.unreadable(exc, started) from exc
+            return exchange.received(response, started)
+
+        create = instructor.patch(create=send, mode=self._mode)
+        with grounding_scope(exchange.check), exchange.mapped_errors():
+            draft = create(**exchange.create_kwargs())
+        return Completion(draft=draft, model=self.model)
 
     async def acomplete(self, request: ExtractionRequest) -> Completion:
         """Ask the model without blocking the event loop."""
-        check = GroundingCheck(request.article, request.max_reasks)
-        with self._mapped_errors(check):
-            draft = await self._async_client().create(**self._create_kwargs(request, check))
-        return self._completion(draft, check)
+        sdk = self._async_client()
+        exchange = self._exchange(request)
+
+        async def send(**kwargs: Any) -> ChatCompletion:
+            started = time.perf_counter()
+            try:
+                response = await sdk.chat.completions.create(**kwargs)
+            except openai.OpenAIError as exc:
+                raise exchange.failed(exc, started) from exc
+            except ValueError as exc:  # a 200 whose JSON body is cut off or invalid
+                raise exchange.unreadable(exc, started) from exc
+            return exchange.received(response, started)
+
+        create = instructor.patch(create=send, mode=self._mode)
+        with grounding_scope(exchange.check), exchange.mapped_errors():
+            draft = await create(**exchange.create_kwargs())
+        return Completion(draft=draft, model=self.model)
 
     async def aclose(self) -> None:
         """Close the async HTTP client of the running event loop."""
-        pair = self._async.pop(asyncio.get_running_loop(), None)
-        if pair is not None:
-            await pair[1].close()
+        client = self._async.pop(asyncio.get_running_loop(), None)
+        if client is not None:
+            await client.close()
 
     def close(self) -> None:
         """Close the sync HTTP client (use `aclose` for the async one)."""
         with self._lock:
             if self._sync is not None:
-                self._sync[1].close()
+                self._sync.close()
             self._sync = None
+
+    def _exchange(self, request: ExtractionRequest) -> _Exchange:
+        return _Exchange(self._settings, request, self.model, self._extra_body)
 
     def _client_kwargs(self) -> dict[str, Any]:
         s = self._settings
@@ -123,79 +187,154 @@ class OpenAICompatibleBackend:
             "timeout": s.timeout,
         }
 
-    def _sync_client(self) -> instructor.Instructor:
+    def _sync_client(self) -> openai.OpenAI:
         with self._lock:
             if self._sync is None:
                 transport = _sync_transport(self._transport)
                 http = httpx2.Client(transport=transport) if transport else None
-                raw = openai.OpenAI(**self._client_kwargs(), http_client=http)
-                self._sync = (instructor.from_openai(raw, mode=_MODES[self._settings.mode]), raw)
-            return self._sync[0]
+                self._sync = openai.OpenAI(**self._client_kwargs(), http_client=http)
+            return self._sync
 
-    def _async_client(self) -> instructor.AsyncInstructor:
+    def _async_client(self) -> openai.AsyncOpenAI:
         # httpx connection pools belong to one event loop: one client per loop.
         loop = asyncio.get_running_loop()
-        pair = self._async.get(loop)
-        if pair is None:
+        client = self._async.get(loop)
+        if client is None:
             transport = _async_transport(self._transport)
             http = httpx2.AsyncClient(transport=transport) if transport else None
-            raw = openai.AsyncOpenAI(**self._client_kwargs(), http_client=http)
-            pair = self._async[loop] = (
-                instructor.from_openai(raw, mode=_MODES[self._settings.mode]),
-                raw,
+            client = self._async[loop] = openai.AsyncOpenAI(
+                **self._client_kwargs(), http_client=http
             )
-        return pair[0]
+        return client
 
-    def _create_kwargs(self, request: ExtractionRequest, check: GroundingCheck) -> dict[str, Any]:
-        s = self._settings
+
+class _Exchange:
+    """One call's requests: builds them, records each in the journal, names what failed."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        request: ExtractionRequest,
+        model: str,
+        extra_body: Mapping[str, Any],
+    ) -> None:
+        self.settings = settings
+        self.request = request
+        self.model = model
+        self.extra_body = extra_body
+        self.journal: CallJournal = request.journal
+        self.check = GroundingCheck(request.article, request.max_reasks)
+        self.hooks = Hooks()
+        self.hooks.on("parse:error", self._output_rejected)
+
+    def create_kwargs(self) -> dict[str, Any]:
+        s, r = self.settings, self.request
         kwargs: dict[str, Any] = {
             "model": s.model_name,
-            "messages": list(request.messages),
+            "messages": list(r.messages),
             "response_model": DraftSummary,
-            "max_retries": request.max_reasks,
-            "context": {GROUNDING_CONTEXT_KEY: check},
+            "max_retries": r.max_reasks,
             "strict": False,
+            "hooks": self.hooks,
+            "timeout": s.timeout if r.timeout is None else min(s.timeout, r.timeout),
         }
         if s.temperature is not None:
             kwargs["temperature"] = s.temperature
-        if s.max_tokens is not None:
-            kwargs["max_tokens"] = s.max_tokens
-        if self._extra_body:
-            kwargs["extra_body"] = dict(self._extra_body)
+        if r.max_tokens is not None:
+            kwargs["max_tokens"] = r.max_tokens
+        if self.extra_body:
+            kwargs["extra_body"] = dict(self.extra_body)
         return kwargs
 
-    def _completion(self, draft: DraftSummary, check: GroundingCheck) -> Completion:
-        return Completion(
-            draft=draft,
+    def received(self, response: Any, started: float) -> ChatCompletion:
+        """Record an answer; raise at once when it cannot be parsed or re-asked."""
+        duration = time.perf_counter() - started
+        if not isinstance(response, ChatCompletion):
+            raise self._record(
+                MalformedResponseError(
+                    "the endpoint did not answer with a chat completion "
+                    "(is base_url an OpenAI-compatible /v1 URL?)",
+                    model=self.model,
+                    status=200,
+                ),
+                duration,
+            )
+        usage = _usage(response)
+        request_id = getattr(response, "_request_id", None)
+        problem = self._problem(response, request_id)
+        if problem is not None:
+            raise self._record(problem, duration, usage)
+        self.journal.answered(status=200, request_id=request_id, usage=usage, duration=duration)
+        return response
+
+    def failed(self, exc: openai.OpenAIError, started: float) -> BackendError:
+        """Record an SDK error as ours (the API key scrubbed from both)."""
+        _scrub(exc, self.redact)
+        return self._record(_from_sdk(exc, self.model, self.redact), time.perf_counter() - started)
+
+    def unreadable(self, exc: ValueError, started: float) -> BackendError:
+        """Record a response body the SDK could not parse: most likely cut off in transit."""
+        error = ServiceUnavailableError(
+            "the endpoint's response body is not valid JSON (cut off in transit?): "
+            f"{self.redact(_first_line(str(exc)))}",
             model=self.model,
-            usage=_usage(draft),
-            attempts=max(check.attempts, 1),
+            status=200,
         )
+        return self._record(error, time.perf_counter() - started)
+
+    def redact(self, text: str) -> str:
+        key = self.settings.api_key
+        if key and len(key) >= 4:
+            text = text.replace(key, _REDACTED)
+        return _BEARER.sub(rf"\g<1>{_REDACTED}", text)
 
     @contextmanager
-    def _mapped_errors(self, check: GroundingCheck) -> Iterator[None]:
+    def mapped_errors(self) -> Iterator[None]:
+        token = _IN_CALL.set(True)
         try:
             yield
-        except IncompleteOutputException as exc:
-            raise TruncatedOutputError(
-                f"the model hit max_tokens={self._settings.max_tokens} before finishing; "
-                "raise max_tokens or use a larger model",
-                model=self.model,
-                attempts=max(check.attempts, 1),
-            ) from exc
         except InstructorRetryException as exc:
             cause = exc.__cause__
-            if isinstance(cause, openai.OpenAIError):
-                raise _from_sdk(cause, self.model, exc.n_attempts) from exc
-            first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else "invalid"
-            raise OutputError(
-                f"the model's answer stayed invalid after {exc.n_attempts} attempt(s): "
-                f"{first_line}",
+            if isinstance(cause, BackendError):
+                raise cause from cause.__cause__  # raised by `send`, already recorded
+            reason = self.redact(_first_line(str(cause or exc)))
+            raise InvalidOutputError(
+                f"the model's answer stayed invalid after {exc.n_attempts} attempt(s) "
+                f"({self.request.max_reasks} re-ask(s) allowed): {reason}",
                 model=self.model,
-                attempts=exc.n_attempts,
+                request_id=self.journal.attempts[-1].request_id if self.journal.count else None,
+                status=200,
             ) from exc
-        except openai.OpenAIError as exc:
-            raise _from_sdk(exc, self.model, max(check.attempts, 1)) from exc
+        finally:
+            _IN_CALL.reset(token)
+
+    def _problem(self, response: ChatCompletion, request_id: str | None) -> BackendError | None:
+        common: dict[str, Any] = {"model": self.model, "status": 200, "request_id": request_id}
+        if not response.choices:
+            return MalformedResponseError("the endpoint answered with no choices", **common)
+        choice = response.choices[0]
+        refusal = getattr(choice.message, "refusal", None)
+        if refusal:
+            return RefusalError(f"the model refused: {self.redact(str(refusal))}", **common)
+        if choice.finish_reason == "content_filter":
+            return RefusalError("the provider's content filter stopped the answer", **common)
+        if choice.finish_reason == "length":
+            limit = self.request.max_tokens
+            return TruncatedError(
+                f"the answer hit max_tokens={limit} before it was complete; raise max_tokens, "
+                "or set RetryPolicy(retry_truncated=True)",
+                **common,
+            )
+        return None
+
+    def _record(
+        self, error: BackendError, duration: float, usage: Usage | None = None
+    ) -> BackendError:
+        self.journal.failed(error, usage=usage, duration=duration)
+        return error
+
+    def _output_rejected(self, error: Exception, **_: Any) -> None:
+        self.journal.rejected_output(self.redact(str(error)))
 
 
 def _sync_transport(transport: Transport | None) -> httpx2.BaseTransport | None:
@@ -210,25 +349,34 @@ def _async_transport(transport: Transport | None) -> httpx2.AsyncBaseTransport |
     raise ConfigError(f"{type(transport).__name__} is sync-only; use summarize()")
 
 
-def _from_sdk(exc: openai.OpenAIError, model: str, attempts: int) -> BackendError:
-    """Map an openai SDK error to ours; transient ones are what the retry layer retries."""
-    if isinstance(exc, openai.APIConnectionError):  # includes timeouts
-        return BackendUnavailableError(
-            f"could not reach the model endpoint: {exc}", model=model, attempts=attempts
+def _from_sdk(exc: openai.OpenAIError, model: str, redact: Any) -> BackendError:
+    """Map an openai SDK error to ours; `TransientError`s are what the retry layer retries."""
+    if isinstance(exc, openai.APITimeoutError):
+        return RequestTimeoutError(
+            "no answer from the model endpoint within the timeout", model=model
         )
-    if isinstance(exc, openai.LengthFinishReasonError):
-        return TruncatedOutputError(str(exc), model=model, attempts=attempts)
+    if isinstance(exc, openai.APIConnectionError):
+        reason = exc.__cause__ or exc
+        return ServiceUnavailableError(
+            f"lost the connection to the model endpoint: {redact(_first_line(str(reason)))}",
+            model=model,
+        )
     if not isinstance(exc, openai.APIStatusError):
-        return BackendError(f"model call failed: {exc}", model=model, attempts=attempts)
-    status = exc.status_code
-    message = f"the endpoint answered HTTP {status}: {_error_message(exc)}"
-    if status == 429:
-        return RateLimitedError(
-            message, model=model, attempts=attempts, retry_after=_retry_after(exc.response)
+        return MalformedResponseError(
+            f"could not read the endpoint's response: {redact(_first_line(str(exc)))}",
+            model=model,
         )
-    if status in TRANSIENT_STATUS_CODES or status >= 500:
-        return BackendUnavailableError(message, model=model, attempts=attempts)
-    return RequestRejectedError(message, model=model, attempts=attempts)
+    status = exc.status_code
+    request_id = exc.request_id
+    message = f"the endpoint answered HTTP {status}: {redact(_error_message(exc))}"
+    common: dict[str, Any] = {"model": model, "status": status, "request_id": request_id}
+    if status == 429:
+        return RateLimitError(message, retry_after=_retry_after(exc.response.headers), **common)
+    if status in RETRYABLE_STATUS_CODES or status >= 500:
+        return ServiceUnavailableError(message, **common)
+    if status in (401, 403):
+        return AuthenticationError(f"{message} (check the API key)", **common)
+    return RequestRejectedError(message, **common)
 
 
 def _error_message(exc: openai.APIStatusError) -> str:
@@ -236,32 +384,59 @@ def _error_message(exc: openai.APIStatusError) -> str:
     if isinstance(body, dict):
         inner = body.get("error", body)
         if isinstance(inner, dict) and isinstance(inner.get("message"), str):
-            return str(inner["message"])
-    return str(exc.message)
+            return _first_line(str(inner["message"]))
+    return _first_line(str(exc.message))
 
 
-def _retry_after(response: httpx2.Response) -> float | None:
-    """Seconds from ``retry-after-ms`` or ``retry-after`` (seconds form), if present."""
-    for header, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
-        value = response.headers.get(header)
-        if value is None:
-            continue
+def _retry_after(headers: httpx2.Headers, now: float | None = None) -> float | None:
+    """Seconds the server asked for: ``retry-after-ms``, or ``retry-after`` (seconds or date)."""
+    milliseconds = headers.get("retry-after-ms")
+    if milliseconds is not None:
         try:
-            return max(float(value) * scale, 0.0)
+            return max(float(milliseconds) / 1000, 0.0)
         except ValueError:
-            continue
-    return None
+            pass
+    value = headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    current = time.time() if now is None else now
+    return max(when.timestamp() - current, 0.0)
 
 
-def _usage(draft: DraftSummary) -> Usage:
-    """Tokens over all attempts when instructor summed them, else the last response's."""
-    usage = getattr(draft, "_total_usage", None)
-    if usage is None:
-        raw = getattr(draft, "_raw_response", None)
-        usage = getattr(raw, "usage", None)
+def _scrub(exc: openai.OpenAIError, redact: Any) -> None:
+    """Remove the API key from an SDK error kept as ``__cause__``: headers, message, body."""
+    response = getattr(exc, "response", None)
+    for request in (getattr(exc, "request", None), getattr(response, "request", None)):
+        if isinstance(request, httpx2.Request):
+            for name in _SECRET_HEADERS:
+                if name in request.headers:
+                    request.headers[name] = _REDACTED
+    exc.args = tuple(redact(a) if isinstance(a, str) else a for a in exc.args)
+    if isinstance(getattr(exc, "message", None), str):
+        exc.message = redact(exc.message)  # type: ignore[attr-defined]
+    body = getattr(exc, "body", None)
+    if body is not None:
+        exc.body = json.loads(redact(json.dumps(body)))  # type: ignore[attr-defined]
+
+
+def _first_line(text: str) -> str:
+    stripped = text.strip()
+    return stripped.splitlines()[0] if stripped else "no details"
+
+
+def _usage(response: ChatCompletion) -> Usage:
+    usage = response.usage
     if usage is None:
         return Usage()
-    prompt = int(getattr(usage, "prompt_tokens", 0) or 0)
-    completion = int(getattr(usage, "completion_tokens", 0) or 0)
-    total = int(getattr(usage, "total_tokens", 0) or 0) or prompt + completion
+    prompt = int(usage.prompt_tokens or 0)
+    completion = int(usage.completion_tokens or 0)
+    total = int(usage.total_tokens or 0) or prompt + completion
     return Usage(prompt_tokens=prompt, completion_tokens=completion, total_tokens=total)
