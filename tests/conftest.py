@@ -9,6 +9,8 @@ import pytest
 
 from summarize.testing import block_network
 
+pytest_plugins = ["tests.fixtures_redis"]
+
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 SEED_ARTICLE = SEEDS / "vladivostok-2025-09-06.txt"
 

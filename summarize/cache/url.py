@@ -1,0 +1,142 @@
+"""`open_cache`: turn a cache setting (None, False, a URL or a store) into a store."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, TypeAlias
+from urllib.parse import parse_qsl, unquote, urlencode
+
+from summarize.cache.base import Cache, redact_url
+from summarize.cache.memory import MemoryCache
+from summarize.cache.redis import RedisCache
+from summarize.cache.sqlite import SQLiteCache, default_cache_path
+from summarize.errors import ConfigError
+
+__all__ = ["CacheSpec", "open_cache"]
+
+CacheSpec: TypeAlias = Cache | str | bool | None
+"""What `open_cache` accepts."""
+
+_FORMS = (
+    "None (the default SQLite file), False (no cache), 'memory', 'sqlite:///relative.db', "
+    "'sqlite:////absolute/path.db', 'redis://host:port/db', 'rediss://...', or a Cache object"
+)
+_Parser = Callable[[str], Any]
+
+
+def open_cache(spec: CacheSpec = None) -> Cache | None:
+    """Return the store a cache setting names, or `None` when caching is off.
+
+    Args:
+        spec: `None` or `True` for `SQLiteCache` at `default_cache_path()`; `False` for no
+            cache; ``"memory"``; ``"sqlite:///relative.db"`` (from the current directory)
+            or ``"sqlite:////absolute/path.db"``; ``"redis://[:password@]host:port/db"`` or
+            ``"rediss://..."``; or an object implementing `Cache`, returned as is. URLs
+            take options as a query: ``ttl`` (seconds) for all, ``max_entries`` for memory
+            and SQLite, ``max_bytes`` and ``timeout`` for SQLite, ``prefix`` for Redis
+            (plus redis-py's own, like ``socket_timeout``).
+
+    Raises:
+        ConfigError: `spec` is none of these, or an option is not valid.
+    """
+    if spec is None or spec is True:
+        return SQLiteCache(default_cache_path())
+    if spec is False:
+        return None
+    if not isinstance(spec, str):
+        if isinstance(spec, Cache):
+            return spec
+        raise ConfigError(f"cache must be one of {_FORMS}; got a {type(spec).__name__}")
+    text = spec.strip()
+    scheme = text.partition("://")[0].lower() if "://" in text else text.lower()
+    opener = {
+        "memory": _memory,
+        "sqlite": _sqlite,
+        "redis": _redis,
+        "rediss": _redis,
+    }.get(scheme)
+    if opener is None:
+        raise ConfigError(_unknown(text))
+    try:
+        return opener(text)
+    except ValueError as exc:  # includes ConfigError
+        if isinstance(exc, ConfigError):
+            raise
+        raise ConfigError(f"cache {redact_url(text)!r}: {exc}") from exc
+
+
+def _memory(text: str) -> Cache:
+    rest = text.partition("://")[2] if "://" in text else ""
+    where, _, query = rest.partition("?")
+    if where:
+        raise ConfigError(f"cache {text!r}: a memory cache takes no location, only '?options'")
+    options = _options(text, query, {"max_entries": int, "ttl": float})
+    return MemoryCache(**_renamed(options))
+
+
+def _sqlite(text: str) -> Cache:
+    rest = text.partition("://")[2]
+    if not rest.startswith("/"):
+        raise ConfigError(
+            f"cache {text!r}: a SQLite URL has no host; write sqlite:///relative.db "
+            "(three slashes) or sqlite:////absolute/path.db (four)"
+        )
+    location, _, query = rest[1:].partition("?")
+    path = unquote(location)
+    if not path or path == ":memory:":
+        raise ConfigError(
+            f"cache {text!r}: name a file (sqlite:///relative.db or sqlite:////absolute/path.db); "
+            "for a cache in this process only, use 'memory'"
+        )
+    parsers: dict[str, _Parser] = {
+        "max_entries": int,
+        "max_bytes": int,
+        "ttl": float,
+        "timeout": float,
+    }
+    options = _options(text, query, parsers)
+    return SQLiteCache(Path.cwd() / Path(path), **_renamed(options))
+
+
+def _redis(text: str) -> Cache:
+    base, _, query = text.partition("?")
+    pairs = parse_qsl(query, keep_blank_values=True)
+    ours = {"prefix": str, "ttl": float}
+    options = _options(text, urlencode([(k, v) for k, v in pairs if k in ours]), ours)
+    theirs = urlencode([(k, v) for k, v in pairs if k not in ours])
+    return RedisCache(base + (f"?{theirs}" if theirs else ""), **_renamed(options))
+
+
+def _options(text: str, query: str, parsers: Mapping[str, _Parser]) -> dict[str, Any]:
+    """Parse ``a=1&b=2`` with one parser per allowed name."""
+    options: dict[str, Any] = {}
+    for name, value in parse_qsl(query, keep_blank_values=True):
+        parser = parsers.get(name)
+        if parser is None:
+            raise ConfigError(
+                f"cache {redact_url(text)!r}: unknown option {name!r} "
+                f"(this kind takes {', '.join(sorted(parsers))})"
+            )
+        try:
+            options[name] = parser(value)
+        except ValueError:
+            raise ConfigError(
+                f"cache {redact_url(text)!r}: option {name}={value!r} is not a valid "
+                f"{parser.__name__}"
+            ) from None
+    return options
+
+
+def _renamed(options: dict[str, Any]) -> dict[str, Any]:
+    """URL options as constructor arguments (``ttl`` is ``default_ttl``)."""
+    if "ttl" in options:
+        options["default_ttl"] = options.pop("ttl")
+    return options
+
+
+def _unknown(text: str) -> str:
+    shown = redact_url(text)
+    if "://" not in text and text and (Path(text).suffix or "/" in text or "\\" in text):
+        return f"cache {shown!r} looks like a file path: write it as the URL 'sqlite:///{text}'"
+    return f"cache {shown!r} is not a cache URL; use {_FORMS}"
