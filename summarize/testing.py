@@ -182,6 +182,8 @@ class FakeLLM:
 
     Attributes:
         requests: The JSON body of every request received, in order.
+        received_at: `time.monotonic()` when each request arrived.
+        billed_tokens: Total tokens reported in the usage of every completion sent.
     """
 
     def __init__(self, *replies: Reply, repeat_last: bool = True) -> None:
@@ -189,6 +191,8 @@ class FakeLLM:
         self._repeat_last = repeat_last
         self._lock = threading.Lock()
         self.requests: list[dict[str, Any]] = []
+        self.received_at: list[float] = []
+        self.billed_tokens = 0
         self.transport = httpx2.MockTransport(self._handle)
 
     @property
@@ -211,6 +215,7 @@ class FakeLLM:
     def _next(self, body: dict[str, Any]) -> Reply:
         with self._lock:
             self.requests.append(body)
+            self.received_at.append(time.monotonic())
             index = len(self.requests) - 1
             if index < len(self._replies):
                 return self._replies[index]
@@ -233,7 +238,10 @@ class FakeLLM:
         if isinstance(reply, RawBody):
             headers = {**request_id, "content-type": reply.content_type}
             return httpx2.Response(reply.status, headers=headers, content=reply.body.encode())
-        return httpx2.Response(200, headers=request_id, json=_completion(body, reply))
+        completion = _completion(body, reply)
+        with self._lock:
+            self.billed_tokens += completion["usage"]["total_tokens"]
+        return httpx2.Response(200, headers=request_id, json=completion)
 
     def _handle(self, request: httpx2.Request) -> httpx2.Response:
         answer = self.answer(json.loads(request.read() or b"{}"))

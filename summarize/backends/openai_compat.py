@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
-import json
 import logging
 import re
 import threading
@@ -59,7 +58,7 @@ _MODES: Final = {
     "md_json": instructor.Mode.MD_JSON,
 }
 _SECRET_HEADERS: Final = ("authorization", "api-key", "x-api-key", "proxy-authorization")
-_BEARER: Final = re.compile(r"(?i)\b(bearer\s+)\S+")
+_BEARER: Final = re.compile(r"(?i)\b(bearer\s+)[^\s\"',;]+")
 _REDACTED: Final = "[redacted]"
 
 Transport = httpx2.BaseTransport | httpx2.AsyncBaseTransport
@@ -422,9 +421,18 @@ def _scrub(exc: openai.OpenAIError, redact: Any) -> None:
     exc.args = tuple(redact(a) if isinstance(a, str) else a for a in exc.args)
     if isinstance(getattr(exc, "message", None), str):
         exc.message = redact(exc.message)  # type: ignore[attr-defined]
-    body = getattr(exc, "body", None)
-    if body is not None:
-        exc.body = json.loads(redact(json.dumps(body)))  # type: ignore[attr-defined]
+    if getattr(exc, "body", None) is not None:
+        exc.body = _redact_json(exc.body, redact)  # type: ignore[attr-defined]
+
+
+def _redact_json(value: object, redact: Any) -> object:
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {k: _redact_json(v, redact) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_redact_json(v, redact) for v in value]
+    return value
 
 
 def _first_line(text: str) -> str:

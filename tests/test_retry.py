@@ -1,0 +1,367 @@
+"""The retry layer's fault matrix, over real HTTP on loopback, run sync and async alike.
+
+Each case scripts a `FakeLLMServer`, then checks the outcome (a summary or the right typed
+error), the exact number of HTTP requests, the waits slept (on a `FakeClock`), and that
+usage is summed over every attempt.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import logging
+import pickle
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import pytest
+
+from summarize import (
+    ArticleSummary,
+    AuthenticationError,
+    BackendError,
+    InvalidOutputError,
+    MalformedResponseError,
+    RateLimitError,
+    RefusalError,
+    RequestRejectedError,
+    RequestTimeoutError,
+    RetryPolicy,
+    ServiceUnavailableError,
+    Summarizer,
+    TruncatedError,
+)
+from summarize.testing import (
+    CutOff,
+    Disconnect,
+    EmptyChoices,
+    FakeClock,
+    FakeLLM,
+    FakeLLMServer,
+    HTTPFailure,
+    RawBody,
+    Refusal,
+    Reply,
+    Stall,
+    Truncated,
+)
+
+from .test_pipeline import good_draft
+
+Flavour = Literal["sync", "async"]
+GOOD = good_draft()
+SCHEMA_INVALID = {"summary": "x", "venues": [{"place": 7, "evidence": "not a list"}]}
+
+
+@dataclass(frozen=True)
+class Case:
+    """One row of the matrix: what the server answers and what the caller must see."""
+
+    script: tuple[Reply, ...]
+    requests: int
+    error: type[BackendError] | None = None
+    sleeps: tuple[float, ...] = ()
+    outcomes: tuple[str, ...] = ()
+    options: dict[str, Any] = field(default_factory=dict)
+    jittered: bool = False  # sleeps are ceilings: full jitter sleeps anywhere below them
+
+
+def ok_after(failure: Reply, outcome: str, retry_after: float | None = None) -> Case:
+    if retry_after is not None:
+        return Case((failure, GOOD), 2, sleeps=(retry_after,), outcomes=(outcome, "ok"))
+    return Case((failure, GOOD), 2, sleeps=(0.5,), outcomes=(outcome, "ok"), jittered=True)
+
+
+NO_JITTER = {"jitter": False}
+MATRIX: dict[str, Case] = {
+    "429 Retry-After: 1": ok_after(
+        HTTPFailure(429, headers={"retry-after": "1"}), "rate_limited", retry_after=1.0
+    ),
+    "429 retry-after-ms": ok_after(
+        HTTPFailure(429, headers={"retry-after-ms": "1500"}), "rate_limited", retry_after=1.5
+    ),
+    "429 Retry-After over max_wait": Case(
+        (HTTPFailure(429, headers={"retry-after": "120"}), GOOD), 2, sleeps=(30.0,)
+    ),
+    "429 without header": ok_after(HTTPFailure(429), "rate_limited"),
+    "408": ok_after(HTTPFailure(408), "unavailable"),
+    "409": ok_after(HTTPFailure(409), "unavailable"),
+    "500": ok_after(HTTPFailure(500), "unavailable"),
+    "502": ok_after(HTTPFailure(502), "unavailable"),
+    "503": ok_after(HTTPFailure(503), "unavailable"),
+    "504": ok_after(HTTPFailure(504), "unavailable"),
+    "connection dropped before answering": ok_after(Disconnect(), "unavailable"),
+    "connection reset mid-body": ok_after(CutOff(GOOD), "unavailable"),
+    "read timeout": ok_after(Stall(seconds=3.0), "timeout"),
+    "truncated JSON body": ok_after(
+        RawBody('{"id": "chatcmpl-1", "choices": [{"ind'), "unavailable"
+    ),
+    "invalid JSON output, re-asked": Case(
+        ('{"summary": "Putin warned', GOOD), 2, outcomes=("invalid_output", "ok")
+    ),
+    "schema-invalid output, re-asked": Case(
+        (SCHEMA_INVALID, GOOD), 2, outcomes=("invalid_output", "ok")
+    ),
+    "503 twice then success": Case(
+        (HTTPFailure(503), HTTPFailure(503), GOOD), 3, sleeps=(0.5, 1.0), options=NO_JITTER
+    ),
+    "finish_reason=length": Case((Truncated('{"summary": "Putin'),), 1, TruncatedError),
+    "finish_reason=length, retry_truncated": Case(
+        (Truncated('{"summary": "Putin'), GOOD),
+        2,
+        sleeps=(0.0,),
+        outcomes=("truncated", "ok"),
+        options={"retry_truncated": True},
+    ),
+    "finish_reason=length twice, retry_truncated": Case(
+        (Truncated("{"), Truncated("{")),
+        2,
+        TruncatedError,
+        (0.0,),
+        options={"retry_truncated": True},
+    ),
+    "refusal": Case((Refusal("I can't help with that."),), 1, RefusalError),
+    "content filter": Case((Refusal(filtered=True),), 1, RefusalError),
+    "empty choices": Case((EmptyChoices(),), 1, MalformedResponseError),
+    "HTML instead of a completion": Case(
+        (RawBody("<html>proxy</html>", content_type="text/html"),), 1, MalformedResponseError
+    ),
+    "401": Case((HTTPFailure(401, "invalid key"),), 1, AuthenticationError),
+    "403": Case((HTTPFailure(403),), 1, AuthenticationError),
+    "400": Case((HTTPFailure(400),), 1, RequestRejectedError),
+    "404": Case((HTTPFailure(404),), 1, RequestRejectedError),
+    "422": Case((HTTPFailure(422),), 1, RequestRejectedError),
+    "invalid output after every re-ask": Case(('{"summary": ',), 3, InvalidOutputError),
+    "persistent 503 until max_attempts": Case(
+        (HTTPFailure(503),), 4, ServiceUnavailableError, (0.5, 1.0, 2.0), options=NO_JITTER
+    ),
+    "persistent 503 until the deadline": Case(
+        (HTTPFailure(503),),
+        4,
+        ServiceUnavailableError,
+        (1.0, 2.0, 4.0),  # the next wait (8 s) would end past the 10 s deadline
+        options={"jitter": False, "initial_wait": 1.0, "max_attempts": 50, "deadline": 10.0},
+    ),
+    "persistent 429 honours Retry-After each time": Case(
+        (HTTPFailure(429, headers={"retry-after": "2"}),),
+        3,
+        RateLimitError,
+        (2.0, 2.0),
+        options={"max_attempts": 3},
+    ),
+}
+
+
+@pytest.fixture(params=["sync", "async"])
+def flavour(request: pytest.FixtureRequest) -> Flavour:
+    return request.param  # type: ignore[no-any-return]
+
+
+def run(summarizer: Summarizer, text: str, flavour: Flavour) -> ArticleSummary:
+    """Summarize through the sync or the async path, closing the clients afterwards."""
+    if flavour == "sync":
+        with summarizer:
+            return summarizer.summarize(text)
+
+    async def go() -> ArticleSummary:
+        async with summarizer:
+            return await summarizer.asummarize(text)
+
+    return asyncio.run(go())
+
+
+@pytest.fixture
+def serve() -> Iterator[Any]:
+    servers: list[FakeLLMServer] = []
+
+    def start(*script: Reply) -> FakeLLMServer:
+        server = FakeLLMServer(FakeLLM(*script))
+        servers.append(server.__enter__())
+        return server
+
+    yield start
+    for server in servers:
+        server.__exit__(None, None, None)
+
+
+@pytest.mark.parametrize("name", list(MATRIX))
+def test_fault_matrix(name: str, flavour: Flavour, serve: Any, seed_article: str) -> None:
+    case = MATRIX[name]
+    server = serve(*case.script)
+    clock = FakeClock()
+    options = {"max_attempts": 4, "initial_wait": 0.5, **case.options}
+    summarizer = Summarizer(
+        "m",
+        base_url=server.base_url,
+        api_key="k",
+        timeout=1.0,
+        retry=clock.policy(**options),
+    )
+
+    if case.error is None:
+        summary = run(summarizer, seed_article, flavour)
+        assert summary.venues[0].place == "Moscow", "a partial or wrong summary came back"
+        meta = summary.meta
+        attempts, usage, log = meta.attempts, meta.usage, meta.attempt_log
+    else:
+        with pytest.raises(case.error) as info:
+            run(summarizer, seed_article, flavour)
+        error = info.value
+        assert type(error) is case.error, f"{type(error).__name__} is too vague"
+        attempts, usage, log = error.attempts, error.usage, error.attempt_log
+        assert error.message and "\n" not in str(error)
+
+    fake = server.fake
+    assert fake.calls == case.requests, f"{fake.calls} HTTP requests, expected {case.requests}"
+    assert attempts == case.requests == len(log)
+    assert usage.total_tokens == fake.billed_tokens == sum(a.usage.total_tokens for a in log)
+    assert [a.number for a in log] == list(range(1, case.requests + 1))
+    if case.jittered:
+        assert len(clock.sleeps) == len(case.sleeps), f"slept {clock.sleeps}"
+        assert all(0 <= s <= c for s, c in zip(clock.sleeps, case.sleeps, strict=True))
+    else:
+        assert clock.sleeps == list(case.sleeps), f"slept {clock.sleeps}"
+    slept = [round(s, 3) for s in clock.sleeps if s > 0]
+    assert [a.wait_s for a in log if a.wait_s > 0] == slept, "attempt_log lies about waits"
+    if case.outcomes:
+        assert tuple(a.outcome for a in log) == case.outcomes
+
+
+def test_truncation_retry_doubles_max_tokens(serve: Any, seed_article: str) -> None:
+    server = serve(Truncated('{"summary": "Putin'), GOOD)
+    policy = FakeClock().policy(retry_truncated=True)
+    summarizer = Summarizer(
+        "m", base_url=server.base_url, api_key="k", max_tokens=300, retry=policy
+    )
+    run(summarizer, seed_article, "sync")
+    assert [r["max_tokens"] for r in server.fake.requests] == [300, 600]
+
+
+def test_truncated_error_says_to_raise_max_tokens(serve: Any, seed_article: str) -> None:
+    server = serve(Truncated("{"))
+    summarizer = Summarizer("m", base_url=server.base_url, api_key="k", max_tokens=300)
+    with pytest.raises(TruncatedError, match=r"max_tokens=300.*raise max_tokens"):
+        run(summarizer, seed_article, "sync")
+
+
+def test_retry_after_wait_is_really_slept(serve: Any, seed_article: str) -> None:
+    server = serve(HTTPFailure(429, headers={"retry-after": "1"}), GOOD)
+    summarizer = Summarizer("m", base_url=server.base_url, api_key="k")
+    summary = run(summarizer, seed_article, "sync")
+    gap = server.fake.received_at[1] - server.fake.received_at[0]
+    assert 1.0 <= gap < 2.0, f"waited {gap:.2f}s for Retry-After: 1"
+    assert summary.meta.attempt_log[0].wait_s == 1.0
+
+
+def test_retry_after_http_date(serve: Any, seed_article: str) -> None:
+    when = email.utils.formatdate(time.time() + 3, usegmt=True)
+    server = serve(HTTPFailure(429, headers={"retry-after": when}), GOOD)
+    clock = FakeClock()
+    summarizer = Summarizer("m", base_url=server.base_url, api_key="k", retry=clock.policy())
+    run(summarizer, seed_article, "sync")
+    (slept,) = clock.sleeps
+    assert 1.0 < slept <= 3.0, f"slept {slept}s for a date 3 s ahead"
+
+
+def test_deadline_shrinks_the_request_timeout(serve: Any, seed_article: str) -> None:
+    """A stalled server cannot hold the call past its deadline, whatever `timeout` says."""
+    server = serve(Stall(seconds=5.0))
+    policy = RetryPolicy(deadline=0.6, initial_wait=0.05)
+    summarizer = Summarizer("m", base_url=server.base_url, api_key="k", timeout=60, retry=policy)
+    started = time.monotonic()
+    with pytest.raises(RequestTimeoutError) as info:
+        run(summarizer, seed_article, "sync")
+    elapsed = time.monotonic() - started
+    assert elapsed < 2.0, f"the 0.6 s deadline let the call run {elapsed:.1f}s"
+    assert info.value.attempts == 1
+
+
+def test_retries_are_logged_at_info_with_wait_and_reason(
+    serve: Any, seed_article: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    server = serve(HTTPFailure(503, "overloaded"), GOOD)
+    summarizer = Summarizer("m", base_url=server.base_url, api_key="k", retry=FakeClock().policy())
+    with caplog.at_level(logging.INFO, logger="summarize"):
+        run(summarizer, seed_article, "sync")
+    records = [r for r in caplog.records if r.name.startswith("summarize")]
+    (record,) = records
+    assert record.levelno == logging.INFO
+    assert "503" in record.getMessage() and "overloaded" in record.getMessage()
+    assert "retry 1 in" in record.getMessage()
+    instructor_errors = [r for r in caplog.records if r.name.startswith("instructor")]
+    assert not instructor_errors, "instructor logs failures the retry layer owns"
+
+
+def test_on_retry_hook_sees_each_failed_attempt(serve: Any, seed_article: str) -> None:
+    seen: list[Any] = []
+    server = serve(HTTPFailure(502), Disconnect(), GOOD)
+    policy = FakeClock().policy(on_retry=seen.append, jitter=False, initial_wait=0.25)
+    summarizer = Summarizer("m", base_url=server.base_url, api_key="k", retry=policy)
+    run(summarizer, seed_article, "sync")
+    assert [(a.number, a.outcome, a.status, a.wait_s) for a in seen] == [
+        (1, "unavailable", 502, 0.25),
+        (2, "unavailable", None, 0.5),
+    ]
+
+
+def test_request_ids_are_recorded(serve: Any, seed_article: str) -> None:
+    server = serve(HTTPFailure(400, "bad"))
+    summarizer = Summarizer("m", base_url=server.base_url, api_key="k")
+    with pytest.raises(RequestRejectedError) as info:
+        run(summarizer, seed_article, "sync")
+    assert info.value.request_id == "req_fake_1" and info.value.status == 400
+    assert info.value.attempt_log[0].request_id == "req_fake_1"
+
+
+def test_the_sdk_never_retries_on_its_own(serve: Any, seed_article: str) -> None:
+    server = serve(HTTPFailure(503))
+    policy = FakeClock().policy(max_attempts=1)
+    summarizer = Summarizer("m", base_url=server.base_url, api_key="k", retry=policy)
+    with pytest.raises(ServiceUnavailableError):
+        run(summarizer, seed_article, "sync")
+    assert server.fake.calls == 1
+
+
+SECRET = "sk-test-Zq81vX0pLm22NnB7"
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        HTTPFailure(401, f"Incorrect API key provided: {SECRET}"),
+        HTTPFailure(503, f"upstream rejected Bearer {SECRET}"),
+        Refusal(f"I won't reveal {SECRET}"),
+    ],
+    ids=["401", "503", "refusal"],
+)
+def test_api_key_never_leaks(
+    failure: Reply,
+    flavour: Flavour,
+    serve: Any,
+    seed_article: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    server = serve(failure)
+    policy = FakeClock().policy(max_attempts=2)
+    summarizer = Summarizer("m", base_url=server.base_url, api_key=SECRET, retry=policy)
+    assert SECRET not in repr(summarizer) and SECRET not in repr(summarizer.settings)
+    with caplog.at_level(logging.DEBUG), pytest.raises(BackendError) as info:
+        run(summarizer, seed_article, flavour)
+
+    for record in caplog.records:
+        assert SECRET not in record.getMessage(), f"key in a log line of {record.name}"
+    assert SECRET not in repr(pickle.loads(pickle.dumps(info.value)).__dict__)
+    seen: set[int] = set()
+    error: BaseException | None = info.value
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        assert SECRET not in str(error) and SECRET not in repr(error)
+        assert SECRET not in repr(vars(error)), f"key in an attribute of {type(error).__name__}"
+        for name in ("request", "response"):
+            thing = getattr(error, name, None)
+            request = getattr(thing, "request", thing)
+            headers = getattr(request, "headers", {})
+            assert SECRET not in repr(dict(headers)), f"key in {name} headers"
+        error = error.__cause__ or error.__context__
