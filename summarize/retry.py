@@ -150,4 +150,7 @@ class _Run:
             extra={"summarize_wait": wait, "summarize_attempt": record},
         )
         if self.policy.on_retry is not None and record is not None:
-            self.policy.on_retry(record)
+            try:
+                self.policy.on_retry(record)
+            except Exception:  # a broken metrics hook must not fail the call
+                logger.warning("on_retry hook raised; ignoring it", exc_info=True)

@@ -365,3 +365,18 @@ def test_api_key_never_leaks(
             headers = getattr(request, "headers", {})
             assert SECRET not in repr(dict(headers)), f"key in {name} headers"
         error = error.__cause__ or error.__context__
+
+
+def test_a_failing_on_retry_hook_does_not_fail_the_call(
+    serve: Any, seed_article: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(attempt: Any) -> None:
+        raise RuntimeError("metrics backend down")
+
+    server = serve(HTTPFailure(503), GOOD)
+    policy = FakeClock().policy(on_retry=broken)
+    summarizer = Summarizer("m", base_url=server.base_url, api_key="k", retry=policy)
+    with caplog.at_level(logging.WARNING, logger="summarize"):
+        summary = run(summarizer, seed_article, "sync")
+    assert summary.meta.attempts == 2
+    assert any("on_retry hook raised" in r.getMessage() for r in caplog.records)
