@@ -1,8 +1,9 @@
 """The pipeline, top to bottom.
 
-    text → check input → render prompt → backend (retry → instructor → HTTP) → ground → summary
+    text → check input → cache? → render prompt → backend (retry → instructor → HTTP)
+         → ground → summary → cache
 
-Sync and async share every step but the awaited backend call.
+Sync and async share every step but the awaited calls.
 """
 
 from __future__ import annotations
@@ -13,8 +14,12 @@ from typing import Any, Self
 
 from summarize.assemble import assemble
 from summarize.backends import Backend, Completion, ExtractionRequest, Transport, open_backend
+from summarize.cache import Cache, CacheSpec, open_cache
+from summarize.cache.key import KeyMaker
+from summarize.cache.layer import CacheErrors, Computed, SummaryCache
 from summarize.config import RetryPolicy, Settings
-from summarize.errors import BackendError
+from summarize.draft import DraftSummary
+from summarize.errors import BackendError, ConfigError
 from summarize.inputs import check_article
 from summarize.prompts import load_prompt
 from summarize.retry import RetryingBackend
@@ -35,6 +40,12 @@ class Summarizer:
         settings: A complete `Settings`; explicit arguments above override its fields.
         retry: How transient failures are retried (`RetryPolicy`); default: 4 attempts
             with exponential back-off and full jitter, honouring Retry-After.
+        cache: Where finished summaries are kept: None for the default SQLite file
+            (``$SUMMARIZE_CACHE``, else the user cache dir), ``"memory"``,
+            ``"sqlite:///file.db"``, ``"redis://host:6379/0"``, a `summarize.cache.Cache`,
+            or False for none.
+        cache_errors: When the cache store fails: "warn" once and go on uncached, or
+            "raise" `CacheError`.
         transport: An httpx2 transport to use instead of the network
             (see `summarize.testing.FakeLLM`).
         **options: Any other `Settings` field, e.g. ``ungrounded="keep"``, ``max_reasks=1``.
@@ -52,6 +63,8 @@ class Summarizer:
         api_key: str | None = None,
         settings: Settings | None = None,
         retry: RetryPolicy | None = None,
+        cache: CacheSpec = None,
+        cache_errors: CacheErrors = "warn",
         transport: Transport | None = None,
         **options: Any,
     ) -> None:
@@ -71,6 +84,12 @@ class Summarizer:
         self.backend: Backend = RetryingBackend(
             open_backend(settings, transport=transport), settings.retry
         )
+        if cache_errors not in ("warn", "raise"):
+            raise ConfigError(f"cache_errors must be warn or raise, not {cache_errors!r}")
+        store = open_cache(cache)
+        self._owns_store = store is not None and not isinstance(cache, Cache)
+        self.cache = SummaryCache(store, errors=cache_errors) if store is not None else None
+        self._key = KeyMaker(settings, self.prompt)
 
     def summarize(self, text: str | bytes) -> ArticleSummary:
         """Summarize one article.
@@ -82,31 +101,33 @@ class Summarizer:
             ResponseError: The answer was truncated, refused, or invalid after re-asks.
             GroundingError: ``ungrounded="raise"`` and a quote is not in the article.
         """
-        article, request = self._prepare(text)
-        started = time.perf_counter()
-        try:
-            completion = self.backend.complete(request)
-        except BackendError as error:
-            raise request.journal.annotate(error) from error.__cause__
-        return self._finish(article, request, completion, time.perf_counter() - started)
+        article = check_article(text, self.settings.max_input_chars)
+        if self.cache is None:
+            return self._compute(article).summary
+        return self.cache.get_or_compute(
+            self._key(article), article, lambda: self._compute(article), self._reassemble
+        )
 
     async def asummarize(self, text: str | bytes) -> ArticleSummary:
         """Async `summarize`: the model call does not block the event loop."""
-        article, request = self._prepare(text)
-        started = time.perf_counter()
-        try:
-            completion = await self.backend.acomplete(request)
-        except BackendError as error:
-            raise request.journal.annotate(error) from error.__cause__
-        return self._finish(article, request, completion, time.perf_counter() - started)
+        article = check_article(text, self.settings.max_input_chars)
+        if self.cache is None:
+            return (await self._acompute(article)).summary
+        return await self.cache.aget_or_compute(
+            self._key(article), article, lambda: self._acompute(article), self._reassemble
+        )
 
     def close(self) -> None:
-        """Release the HTTP connections `summarize` opened."""
+        """Release the HTTP connections `summarize` opened, and a cache store it opened."""
         self.backend.close()
+        if self.cache is not None and self._owns_store:
+            self.cache.store.close()
 
     async def aclose(self) -> None:
-        """Release the HTTP connections `asummarize` opened in this event loop."""
+        """Release the connections `asummarize` opened in this event loop."""
         await self.backend.aclose()
+        if self.cache is not None and self._owns_store:
+            await self.cache.store.aclose()
 
     async def __aenter__(self) -> Self:
         return self
@@ -133,16 +154,31 @@ class Summarizer:
     def __repr__(self) -> str:
         return f"Summarizer(model={self.backend.model!r}, backend={self.backend.kind!r})"
 
-    def _prepare(self, text: str | bytes) -> tuple[str, ExtractionRequest]:
-        article = check_article(text, self.settings.max_input_chars)
-        messages = tuple(self.prompt.render(article))
-        request = ExtractionRequest(
-            messages,
+    def _compute(self, article: str) -> Computed:
+        request = self._request(article)
+        started = time.perf_counter()
+        try:
+            completion = self.backend.complete(request)
+        except BackendError as error:
+            raise request.journal.annotate(error) from error.__cause__
+        return self._finish(article, request, completion, time.perf_counter() - started)
+
+    async def _acompute(self, article: str) -> Computed:
+        request = self._request(article)
+        started = time.perf_counter()
+        try:
+            completion = await self.backend.acomplete(request)
+        except BackendError as error:
+            raise request.journal.annotate(error) from error.__cause__
+        return self._finish(article, request, completion, time.perf_counter() - started)
+
+    def _request(self, article: str) -> ExtractionRequest:
+        return ExtractionRequest(
+            tuple(self.prompt.render(article)),
             article,
             max_reasks=self.settings.max_reasks,
             max_tokens=self.settings.max_tokens,
         )
-        return article, request
 
     def _finish(
         self,
@@ -150,7 +186,7 @@ class Summarizer:
         request: ExtractionRequest,
         completion: Completion,
         latency: float,
-    ) -> ArticleSummary:
+    ) -> Computed:
         journal = request.journal
         meta = Meta(
             model=completion.model,
@@ -159,10 +195,15 @@ class Summarizer:
             usage=journal.usage,
             attempts=journal.count,
             attempt_log=journal.attempts,
-            cache_hit=completion.cache_hit,
             latency_s=round(latency, 3),
         )
-        return assemble(completion.draft, article, policy=self.settings.ungrounded, meta=meta)
+        summary = assemble(completion.draft, article, policy=self.settings.ungrounded, meta=meta)
+        return Computed(summary, completion.draft)
+
+    def _reassemble(self, draft: DraftSummary, article: str) -> ArticleSummary:
+        """A cached draft grounded in this article (its text differs from the cached one's)."""
+        meta = Meta(model=self.backend.model, backend=self.backend.kind, prompt=self.prompt.ref)
+        return assemble(draft, article, policy=self.settings.ungrounded, meta=meta)
 
 
 def summarize(text: str | bytes, model: str | None = None, **kwargs: Any) -> ArticleSummary:

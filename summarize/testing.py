@@ -204,9 +204,11 @@ class FakeLLM:
         """A `Summarizer` wired to this fake.
 
         Unless ``retry=`` is given, back-off waits are computed and recorded in
-        ``meta.attempt_log`` but not slept (a `FakeClock` policy).
+        ``meta.attempt_log`` but not slept (a `FakeClock` policy). Unless ``cache=`` is
+        given, nothing is cached, so every call reaches the fake.
         """
         options.setdefault("retry", FakeClock().policy())
+        options.setdefault("cache", False)
         options.setdefault("model", "fake-model")
         return Summarizer(
             base_url=FAKE_BASE_URL, api_key="fake-key", transport=self.transport, **options

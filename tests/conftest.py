@@ -16,9 +16,11 @@ SEED_ARTICLE = SEEDS / "vladivostok-2025-09-06.txt"
 
 
 @pytest.fixture(autouse=True)
-def _no_real_network(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def _no_real_network(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     for var in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "SUMMARIZE_MODEL"):
         monkeypatch.delenv(var, raising=False)
+    # The default cache is a SQLite file in the user's cache dir: never the real one here.
+    monkeypatch.setenv("SUMMARIZE_CACHE", str(tmp_path / "default-cache.sqlite3"))
     with block_network():
         yield
 

@@ -320,7 +320,10 @@ def test_one_shot_helpers(seed_article: str) -> None:
     options = {"base_url": FAKE_BASE_URL, "api_key": "k", "transport": fake.transport}
     assert summarize(seed_article, "m", **options).venues[0].place == "Moscow"
     result = asyncio.run(asummarize(seed_article, "m", **options))
-    assert result.rebuttals[0].answers_id == "v1" and fake.calls == 2
+    assert result.rebuttals[0].answers_id == "v1"
+    assert result.meta.cache_hit and fake.calls == 1, "the default cache did not answer"
+    uncached = asyncio.run(asummarize(seed_article, "m", cache=False, **options))
+    assert not uncached.meta.cache_hit and fake.calls == 2
 
 
 def test_overlong_lists_are_cut_to_their_cap_without_a_reask(seed_article: str) -> None:

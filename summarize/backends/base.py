@@ -43,12 +43,10 @@ class Completion:
     Attributes:
         draft: The model's answer, validated.
         model: The model that answered.
-        cache_hit: True when a cache answered instead of a model.
     """
 
     draft: DraftSummary
     model: str
-    cache_hit: bool = False
 
 
 class Backend(Protocol):
