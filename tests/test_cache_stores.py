@@ -605,6 +605,37 @@ def test_redis_errors_never_show_the_password(redis_server: RedisServer, redis_u
     right.close()
 
 
+def test_redis_size_is_none_when_memory_usage_is_refused(redis_server: RedisServer) -> None:
+    reply = redis_server.command(
+        b"ACL", b"SETUSER", b"bob", b"on", b">pw", b"~*", b"+@all", b"-memory"
+    )
+    assert reply == b"+OK", reply
+    store = RedisCache(f"redis://bob:pw@127.0.0.1:{redis_server.port}/0")
+    try:
+        store.set("k", "{}")
+        stats = store.stats()
+        assert (stats.entries, stats.size_bytes) == (1, None), stats
+    finally:
+        store.close()
+
+
+def test_redis_async_works_from_several_event_loops(redis_server: RedisServer) -> None:
+    store = RedisCache(redis_server.url)
+
+    async def round_trip(value: str) -> str | None:
+        try:
+            await store.aset("k", value)
+            return await store.aget("k")
+        finally:
+            await store.aclose()
+
+    assert asyncio.run(round_trip("1")) == "1"
+    assert asyncio.run(round_trip("2")) == "2", "a second event loop could not use the store"
+    store.close()
+    assert store.get("k") == "2", "the sync client did not reconnect after close()"
+    store.close()
+
+
 def test_redis_killed_mid_run_is_a_cache_error_then_recovers(
     redis_server: RedisServer, make_store: Callable[..., Any]
 ) -> None:
@@ -761,8 +792,7 @@ def test_cache_error_is_a_summarize_error() -> None:
     assert issubclass(CacheError, SummarizeError)
 
 
-def test_store_lock_is_not_held_across_threads_after_failure(tmp_path: Path) -> None:
-    """A failing call must release the pool; the next call from another thread works."""
+def test_a_failed_call_leaves_the_store_usable_from_other_threads(tmp_path: Path) -> None:
     path = tmp_path / "cache.db"
     path.write_bytes(b"garbage" * 100)
     store = SQLiteCache(path)

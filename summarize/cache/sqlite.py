@@ -118,6 +118,7 @@ class SQLiteCache:
         self._clock = clock
         self._lock = threading.Lock()
         self._idle: list[sqlite3.Connection] = []
+        self._generation = 0  # bumped by close(): connections lent out before it are dropped
         self._pid = os.getpid()
         self._schema_ready = False
         self._hits = self._misses = self._evictions = 0
@@ -202,9 +203,10 @@ class SQLiteCache:
             )
 
     def close(self) -> None:
-        """Close idle connections; ones in use close when released. A later call reopens."""
+        """Close the connections; ones in use close when released. A later call reopens."""
         with self._lock:
             idle, self._idle = self._idle, []
+            self._generation += 1
         for conn in idle:
             conn.close()
 
@@ -276,6 +278,7 @@ class SQLiteCache:
             if self._pid != os.getpid():  # forked: the parent's connections are not ours
                 self._idle, self._pid = [], os.getpid()
             conn = self._idle.pop() if self._idle else None
+            generation = self._generation
         if conn is None:
             conn = self._open()
         try:
@@ -284,7 +287,7 @@ class SQLiteCache:
             conn.close()
             raise
         with self._lock:
-            if len(self._idle) < _MAX_IDLE_CONNECTIONS:
+            if generation == self._generation and len(self._idle) < _MAX_IDLE_CONNECTIONS:
                 self._idle.append(conn)
                 return
         conn.close()
