@@ -9,6 +9,9 @@ import os
 import resource
 import signal
 import sqlite3
+import subprocess
+import sys
+import tempfile
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -20,6 +23,7 @@ from typing import Any
 import pytest
 import redis
 
+import summarize.cache
 from summarize.cache import (
     Cache,
     CacheError,
@@ -72,7 +76,8 @@ def make_store(
         if kind == "memory":
             store = MemoryCache(clock=clock, **options)
         elif kind == "sqlite":
-            store = SQLiteCache(tmp_path / "cache.sqlite3", clock=clock, **options)
+            path = options.pop("path", tmp_path / "cache.sqlite3")
+            store = SQLiteCache(path, clock=clock, **options)
         else:
             server: RedisServer = request.getfixturevalue("redis_server")
             store = RedisCache(server.url, socket_timeout=1.0, **options)
@@ -393,9 +398,11 @@ def test_garbage_written_into_redis_comes_back_as_text(
 # --- SQLite files: where, how, and when the disk says no ------------------------------------
 
 
-def test_sqlite_creates_parent_directories_and_uses_wal(tmp_path: Path) -> None:
+def test_sqlite_creates_parent_directories_and_uses_wal(
+    tmp_path: Path, make_store: Callable[..., Any]
+) -> None:
     path = tmp_path / "a" / "b" / "cache.db"
-    store = SQLiteCache(path)
+    store = make_store("sqlite", path=path)
     store.set("k", "{}")
     store.close()
     assert path.is_file()
@@ -415,10 +422,12 @@ def test_sqlite_entries_outlive_the_object_and_close_is_not_final(tmp_path: Path
     second.close()
 
 
-def test_a_file_that_is_not_a_database_is_a_cache_error(tmp_path: Path) -> None:
+def test_a_file_that_is_not_a_database_is_a_cache_error(
+    tmp_path: Path, make_store: Callable[..., Any]
+) -> None:
     path = tmp_path / "cache.db"
     path.write_bytes(b"this is not a SQLite file, " * 100)
-    store = SQLiteCache(path)
+    store = make_store("sqlite", path=path)
     with pytest.raises(CacheError) as caught:
         store.get("k")
     message = str(caught.value)
@@ -429,20 +438,22 @@ def test_a_file_that_is_not_a_database_is_a_cache_error(tmp_path: Path) -> None:
     assert path.read_bytes().startswith(b"this is not"), "the foreign file was overwritten"
 
 
-def test_another_programs_database_is_not_taken_over(tmp_path: Path) -> None:
+def test_another_programs_database_is_not_taken_over(
+    tmp_path: Path, make_store: Callable[..., Any]
+) -> None:
     path = tmp_path / "app.db"
     sqlite_write(path, "CREATE TABLE users (name TEXT)")
     with pytest.raises(CacheError, match="not a summarize cache"):
-        SQLiteCache(path).set("k", "{}")
+        make_store("sqlite", path=path).set("k", "{}")
     assert sqlite_rows(path, "SELECT name FROM sqlite_master") == [("users",)]
 
 
-def test_a_newer_cache_format_is_refused(tmp_path: Path) -> None:
+def test_a_newer_cache_format_is_refused(tmp_path: Path, make_store: Callable[..., Any]) -> None:
     path = tmp_path / "cache.db"
-    SQLiteCache(path).set("k", "{}")
+    make_store("sqlite", path=path).set("k", "{}")
     sqlite_write(path, "PRAGMA user_version = 99")
     with pytest.raises(CacheError, match="format 99"):
-        SQLiteCache(path).get("k")
+        make_store("sqlite", path=path).get("k")
 
 
 @contextlib.contextmanager
@@ -465,7 +476,7 @@ def read_only(directory: Path) -> Iterator[None]:
 @pytest.fixture
 def world_dir() -> Iterator[Path]:
     """A directory `nobody` can reach (pytest's tmp dirs are private to their owner)."""
-    top = Path(tempfile_mkdtemp())
+    top = Path(tempfile.mkdtemp(prefix="summarize-cache-test-"))
     top.chmod(0o755)
     yield top
     for path in sorted(top.rglob("*"), reverse=True):
@@ -477,14 +488,10 @@ def world_dir() -> Iterator[Path]:
     top.rmdir()
 
 
-def tempfile_mkdtemp() -> str:
-    import tempfile
-
-    return tempfile.mkdtemp(prefix="summarize-cache-test-")
-
-
-def test_a_read_only_directory_is_a_cache_error(world_dir: Path) -> None:
-    store = SQLiteCache(world_dir / "cache" / "cache.db")
+def test_a_read_only_directory_is_a_cache_error(
+    world_dir: Path, make_store: Callable[..., Any]
+) -> None:
+    store = make_store("sqlite", path=world_dir / "cache" / "cache.db")
     with read_only(world_dir):
         with pytest.raises(CacheError) as caught:
             store.set("k", "{}")
@@ -494,13 +501,15 @@ def test_a_read_only_directory_is_a_cache_error(world_dir: Path) -> None:
     assert not (world_dir / "cache").exists()
 
 
-def test_a_cache_file_that_cannot_be_written_is_a_cache_error(world_dir: Path) -> None:
+def test_a_cache_file_that_cannot_be_written_is_a_cache_error(
+    world_dir: Path, make_store: Callable[..., Any]
+) -> None:
     path = world_dir / "cache.db"
-    SQLiteCache(path).set("k", "{}")
+    make_store("sqlite", path=path).set("k", "{}")
     for leftover in world_dir.iterdir():
         leftover.chmod(0o444)
     with read_only(world_dir), pytest.raises(CacheError):
-        SQLiteCache(path).set("k2", "{}")
+        make_store("sqlite", path=path).set("k2", "{}")
 
 
 @contextlib.contextmanager
@@ -516,8 +525,10 @@ def file_size_limit(limit: int) -> Iterator[None]:
         signal.signal(signal.SIGXFSZ, previous)
 
 
-def test_a_full_disk_is_a_cache_error_and_keeps_what_was_written(tmp_path: Path) -> None:
-    store = SQLiteCache(tmp_path / "cache.db")
+def test_a_full_disk_is_a_cache_error_and_keeps_what_was_written(
+    tmp_path: Path, make_store: Callable[..., Any]
+) -> None:
+    store = make_store("sqlite", path=tmp_path / "cache.db")
     store.set("before", "{}")
     with file_size_limit(256 * 1024), pytest.raises(CacheError) as caught:
         for i in range(200):
@@ -792,10 +803,12 @@ def test_cache_error_is_a_summarize_error() -> None:
     assert issubclass(CacheError, SummarizeError)
 
 
-def test_a_failed_call_leaves_the_store_usable_from_other_threads(tmp_path: Path) -> None:
+def test_a_failed_call_leaves_the_store_usable_from_other_threads(
+    tmp_path: Path, make_store: Callable[..., Any]
+) -> None:
     path = tmp_path / "cache.db"
     path.write_bytes(b"garbage" * 100)
-    store = SQLiteCache(path)
+    store = make_store("sqlite", path=path)
     with pytest.raises(CacheError):
         store.get("k")
     path.unlink()
@@ -804,3 +817,30 @@ def test_a_failed_call_leaves_the_store_usable_from_other_threads(tmp_path: Path
     thread.start()
     thread.join(10)
     assert result == ["{}"]
+
+
+def test_the_cache_package_exports_exactly_this() -> None:
+    assert sorted(summarize.cache.__all__) == [
+        "Cache",
+        "CacheError",
+        "CacheSpec",
+        "CacheStats",
+        "MemoryCache",
+        "RedisCache",
+        "SQLiteCache",
+        "default_cache_path",
+        "open_cache",
+    ]
+
+
+def test_redis_py_is_imported_only_when_a_redis_cache_is_made() -> None:
+    code = (
+        "import sys, summarize, summarize.cache\n"
+        "before = 'redis' in sys.modules\n"
+        "summarize.cache.open_cache('memory')\n"
+        "print(before, 'redis' in sys.modules)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert result.stdout.split() == ["False", "False"], result.stdout + result.stderr
