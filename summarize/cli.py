@@ -1,4 +1,8 @@
-"""The command line: ``summarize FILE... | -``. Thin over the library."""
+"""The command line, thin over the library.
+
+``summarize [options] FILE... | -`` summarizes articles (cached; ``--no-cache`` skips the
+cache) and ``summarize cache stats|clear [--cache URL]`` inspects or empties it.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from pathlib import Path
 from typing import Final, TextIO
 
 from summarize import __version__
+from summarize.cache import CacheSpec, open_cache
 from summarize.config import Settings
 from summarize.errors import SummarizeError
 from summarize.pipeline import Summarizer
@@ -31,7 +36,12 @@ def _parser() -> argparse.ArgumentParser:
         "and rebuttals, each backed by a quote found in the article.",
     )
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    p.add_argument("files", nargs="+", metavar="FILE", help="article text files; - for stdin")
+    p.add_argument(
+        "files",
+        nargs="+",
+        metavar="FILE",
+        help="article text files; - for stdin (`summarize cache stats|clear` manages the cache)",
+    )
     p.add_argument("--model", help='"local", "local:/path/model.gguf", or an endpoint model name')
     p.add_argument("--base-url", help="OpenAI-compatible endpoint (key from OPENAI_API_KEY)")
     p.add_argument(
@@ -48,7 +58,47 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--max-tokens", type=int, help="cap on the model's answer")
     p.add_argument("--timeout", type=float, help="seconds per model call")
+    _cache_options(p)
+    p.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
     return p
+
+
+def _cache_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--cache",
+        metavar="URL",
+        help="memory, sqlite:///file.db, sqlite:////abs/path.db or redis://host:6379/0 "
+        "(default: the SQLite file at $SUMMARIZE_CACHE or in the user cache dir)",
+    )
+
+
+def _cache_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="summarize cache", description="Inspect or empty the summary cache."
+    )
+    p.add_argument("action", choices=("stats", "clear"))
+    _cache_options(p)
+    return p
+
+
+def cache_main(argv: Sequence[str]) -> int:
+    """``summarize cache stats|clear``: 0 on success, 1 when the store fails."""
+    args = _cache_parser().parse_args(argv)
+    try:
+        store = open_cache(args.cache)
+        assert store is not None  # open_cache gives None only for False
+        try:
+            if args.action == "clear":
+                print(f"removed {store.clear()} entries from {store.url}")
+                return 0
+            stats = store.stats()
+        finally:
+            store.close()
+    except SummarizeError as exc:
+        return _fail(_one_line(exc), 1)
+    size = "unknown" if stats.size_bytes is None else f"{stats.size_bytes:,} bytes"
+    print(f"{stats.backend} cache at {stats.location}: {stats.entries:,} entries, {size}")
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -58,7 +108,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     could not be read or written. Each failure is one line on stderr; the other files are
     still summarized and written.
     """
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["cache"]:  # a file named "cache" can be given as ./cache
+        return cache_main(argv[1:])
     args = _parser().parse_args(argv)
+    cache: CacheSpec = False if args.no_cache else args.cache
     try:
         settings = Settings.from_env(
             model=args.model,
@@ -67,7 +121,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             max_tokens=args.max_tokens,
             timeout=args.timeout,
         )
-        summarizer = Summarizer(settings=settings)
+        summarizer = Summarizer(settings=settings, cache=cache)
     except SummarizeError as exc:
         return _fail(_one_line(exc), 1)
     if settings.is_local and settings.local_model_path is None:
@@ -78,7 +132,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         with summarizer:
             for name in args.files:
                 try:
-                    results.append((name, summarizer.summarize(_read(name))))
+                    summary = summarizer.summarize(_read(name))
+                    if summary.meta.cache_hit:
+                        print(f"{name}: served from the cache", file=sys.stderr)
+                    results.append((name, summary))
                 except OSError as exc:
                     status = max(status, _fail(f"cannot read {name}: {exc.strerror}", 2))
                 except SummarizeError as exc:

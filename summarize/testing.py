@@ -179,6 +179,7 @@ class FakeLLM:
             a str is sent as-is (to test malformed output); `HTTPFailure`, `Disconnect`,
             `Stall` and `Truncated` script failures.
         repeat_last: Keep giving the last reply once the script runs out (else HTTP 500).
+        latency: Seconds each answer takes (blocking the thread that serves it).
 
     Attributes:
         requests: The JSON body of every request received, in order.
@@ -186,9 +187,10 @@ class FakeLLM:
         billed_tokens: Total tokens reported in the usage of every completion sent.
     """
 
-    def __init__(self, *replies: Reply, repeat_last: bool = True) -> None:
+    def __init__(self, *replies: Reply, repeat_last: bool = True, latency: float = 0.0) -> None:
         self._replies = list(replies)
         self._repeat_last = repeat_last
+        self.latency = latency
         self._lock = threading.Lock()
         self.requests: list[dict[str, Any]] = []
         self.received_at: list[float] = []
@@ -210,9 +212,9 @@ class FakeLLM:
         options.setdefault("retry", FakeClock().policy())
         options.setdefault("cache", False)
         options.setdefault("model", "fake-model")
-        return Summarizer(
-            base_url=FAKE_BASE_URL, api_key="fake-key", transport=self.transport, **options
-        )
+        options.setdefault("base_url", FAKE_BASE_URL)
+        options.setdefault("api_key", "fake-key")
+        return Summarizer(transport=self.transport, **options)
 
     def _next(self, body: dict[str, Any]) -> Reply:
         with self._lock:
@@ -228,6 +230,8 @@ class FakeLLM:
     def answer(self, body: dict[str, Any]) -> _Answer:
         """The scripted answer to one request body (recorded in `requests`)."""
         reply = self._next(body)
+        if self.latency:
+            time.sleep(self.latency)
         request_id = {"x-request-id": f"req_fake_{self.calls}"}
         if isinstance(reply, Disconnect | Stall | CutOff):
             return reply
