@@ -47,6 +47,7 @@ test: lint pytest
 
 bench: install
 	$(PY) benchmarks/grounding_bench.py
+	$(PY) benchmarks/cache_bench.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache dist build

@@ -1,0 +1,111 @@
+"""Cache hit vs miss, per store, on a zero-latency model. Prints ratios from one run.
+
+    python benchmarks/cache_bench.py [--n 200]
+
+A miss runs the whole pipeline (openai SDK + instructor + grounding) against `FakeLLM`'s
+in-memory transport, so it is as cheap as a miss can be: a real model adds seconds, and
+every ratio here is a floor. A hit is key + store read + envelope check. Redis runs when a
+``redis-server`` binary is found (the benchmark starts its own on a free port).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # for tests.test_pipeline's scripted answer
+
+from summarize.cache import Cache, MemoryCache, RedisCache, SQLiteCache  # noqa: E402
+from summarize.testing import FakeLLM  # noqa: E402
+from tests.test_pipeline import good_draft  # noqa: E402
+
+SEED = ROOT / "seeds" / "vladivostok-2025-09-06.txt"
+
+
+def timed_calls(
+    fake: FakeLLM, store: Cache, articles: list[str]
+) -> tuple[list[float], list[float]]:
+    summarizer = fake.summarizer(cache=store)
+    misses, hits = [], []
+    for article in articles:
+        started = time.perf_counter()
+        summary = summarizer.summarize(article)
+        misses.append(time.perf_counter() - started)
+        assert not summary.meta.cache_hit
+    for article in articles:
+        started = time.perf_counter()
+        summary = summarizer.summarize(article)
+        hits.append(time.perf_counter() - started)
+        assert summary.meta.cache_hit
+    summarizer.close()
+    return misses, hits
+
+
+@contextmanager
+def redis_server() -> Iterator[str | None]:
+    binary = shutil.which("redis-server") or next(
+        (p for p in ("/usr/bin/redis-server", "/usr/sbin/redis-server") if Path(p).exists()), None
+    )
+    if binary is None:
+        yield None
+        return
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    process = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=200, help="distinct articles per store")
+    n = parser.parse_args().n
+    base = SEED.read_text(encoding="utf-8")
+    articles = [f"{base}\n\n(Item {i}.)" for i in range(n)]
+    fake = FakeLLM(good_draft())
+
+    with tempfile.TemporaryDirectory() as tmp, redis_server() as redis_url:
+        stores: dict[str, Cache | None] = {
+            "memory": MemoryCache(max_entries=n * 2),
+            "sqlite": SQLiteCache(Path(tmp) / "bench.db"),
+            "redis": RedisCache(redis_url, prefix="bench:") if redis_url else None,
+        }
+        print(f"{n} distinct seed-sized articles per store; median per call\n")
+        print(f"{'store':8} {'miss':>10} {'hit':>10} {'hit is':>12}")
+        for name, store in stores.items():
+            if store is None:
+                print(f"{name:8} skipped: no redis-server binary found")
+                continue
+            misses, hits = timed_calls(fake, store, articles)
+            miss, hit = statistics.median(misses), statistics.median(hits)
+            print(f"{name:8} {miss * 1e3:8.2f}ms {hit * 1e3:8.3f}ms {miss / hit:10.0f}x faster")
+            store.close()
+
+
+if __name__ == "__main__":
+    main()
