@@ -7,6 +7,7 @@
     │   └── InputTooLargeError       longer than `Settings.max_input_chars`
     ├── ConfigError                  bad settings, or a missing optional extra (also a ValueError)
     ├── PromptError                  a prompt file is missing, malformed or unknown
+    ├── CacheError                   a cache store failed (only with cache_errors="raise")
     ├── BackendError                 the model call failed; see the attributes below
     │   ├── TransientError           may pass on a retry; raised once attempts or deadline ran out
     │   │   ├── RateLimitError       HTTP 429; carries `retry_after`
@@ -35,6 +36,7 @@ __all__ = [
     "AuthenticationError",
     "BackendError",
     "BinaryInputError",
+    "CacheError",
     "ConfigError",
     "EmptyInputError",
     "GroundingError",
@@ -89,6 +91,13 @@ class ConfigError(SummarizeError, ValueError):
 
 class PromptError(SummarizeError):
     """A prompt file is missing, malformed, or names an unknown version."""
+
+
+class CacheError(SummarizeError):
+    """A cache store could not be read or written.
+
+    Raised only with ``cache_errors="raise"``; by default the call goes on uncached.
+    """
 
 
 class BackendError(SummarizeError):

@@ -29,6 +29,7 @@ PUBLIC_API = [
     "AuthenticationError",
     "BackendError",
     "BinaryInputError",
+    "CacheError",
     "ConfigError",
     "EmptyInputError",
     "Evidence",

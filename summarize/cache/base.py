@@ -13,13 +13,9 @@ from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 from urllib.parse import urlsplit, urlunsplit
 
-from summarize.errors import SummarizeError
+from summarize.errors import CacheError
 
 __all__ = ["Cache", "CacheError", "CacheStats", "one_line", "redact_url"]
-
-
-class CacheError(SummarizeError):
-    """A cache store could not be read or written."""
 
 
 @dataclass(frozen=True, slots=True)
