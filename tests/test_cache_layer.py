@@ -420,3 +420,20 @@ def test_default_cache_is_the_sqlite_file_named_by_the_environment(
     assert path.exists(), "the default cache did not use $SUMMARIZE_CACHE"
     again = Summarizer("m", base_url=FAKE_BASE_URL, api_key="k", transport=fake.transport)
     assert again.summarize(seed_article).meta.cache_hit and fake.calls == 1
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("memory", MemoryCache), ("sqlite:///from-env.db", SQLiteCache), ("off", type(None))],
+)
+def test_summarize_cache_may_name_a_url_or_turn_caching_off(
+    value: str, expected: type, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from summarize.cache import open_cache
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SUMMARIZE_CACHE", value)
+    store = open_cache(None)
+    assert isinstance(store, expected)
+    if store is not None:
+        store.close()

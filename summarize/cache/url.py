@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeAlias
@@ -29,7 +30,8 @@ def open_cache(spec: CacheSpec = None) -> Cache | None:
     """Return the store a cache setting names, or `None` when caching is off.
 
     Args:
-        spec: `None` or `True` for `SQLiteCache` at `default_cache_path()`; `False` for no
+        spec: `None` or `True` for the default: ``$SUMMARIZE_CACHE`` when it is a URL,
+            ``memory`` or ``off``, else `SQLiteCache` at `default_cache_path()`; `False` for no
             cache; ``"memory"``; ``"sqlite:///relative.db"`` (from the current directory)
             or ``"sqlite:////absolute/path.db"``; ``"redis://[:password@]host:port/db"`` or
             ``"rediss://..."``; or an object implementing `Cache`, returned as is. URLs
@@ -41,6 +43,11 @@ def open_cache(spec: CacheSpec = None) -> Cache | None:
         ConfigError: `spec` is none of these, or an option is not valid.
     """
     if spec is None or spec is True:
+        configured = os.environ.get("SUMMARIZE_CACHE", "").strip()
+        if "://" in configured or configured.lower() in ("memory", "off", "false", "0"):
+            # a URL (e.g. a shared Redis for every process), "memory", or caching off
+            off = configured.lower() in ("off", "false", "0")
+            return None if off else open_cache(configured)
         return SQLiteCache(default_cache_path())
     if spec is False:
         return None
