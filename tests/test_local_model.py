@@ -6,6 +6,7 @@ returned quote found at its offsets), not the quality of its content.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -20,12 +21,12 @@ pytestmark = pytest.mark.model
 
 @pytest.fixture(scope="module")
 def local() -> Summarizer:
-    return Summarizer("local")
+    return Summarizer("local", cache=False)  # every call here must reach the model
 
 
 @pytest.fixture(scope="module")
 def kept(seed_article: str) -> ArticleSummary:
-    return Summarizer("local", ungrounded="keep").summarize(seed_article)
+    return Summarizer("local", ungrounded="keep", cache=False).summarize(seed_article)
 
 
 def test_embedded_model_ships_in_the_wheel() -> None:
@@ -52,7 +53,7 @@ def test_keep_policy_offsets_match_the_article(kept: ArticleSummary, seed_articl
 
 
 def test_model_path_spec_loads_the_same_file(seed_article: str) -> None:
-    summary = Summarizer(f"local:{default_model_path()}").summarize(seed_article)
+    summary = Summarizer(f"local:{default_model_path()}", cache=False).summarize(seed_article)
     assert summary.meta.model.startswith("local:")
     assert_valid_local_summary(summary)
 
@@ -65,12 +66,13 @@ async def test_async_in_process(local: Summarizer, seed_article: str) -> None:
 
 def test_tiny_token_budget_is_reported_as_truncation(seed_article: str) -> None:
     with pytest.raises(TruncatedError, match="max_tokens"):
-        Summarizer("local", max_tokens=8, max_reasks=0).summarize(seed_article)
+        Summarizer("local", max_tokens=8, max_reasks=0, cache=False).summarize(seed_article)
 
 
-def test_cli_on_the_embedded_model_warns_about_its_quality(
+def test_cli_on_the_embedded_model_warns_about_its_quality_and_caches(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
+    """What `make demo` does, twice: the second run is served from the default cache."""
     from summarize.cli import TINY_MODEL_NOTE, main
 
     from .conftest import SEED_ARTICLE
@@ -79,6 +81,14 @@ def test_cli_on_the_embedded_model_warns_about_its_quality(
     captured = capsys.readouterr()
     assert TINY_MODEL_NOTE in captured.err
     assert "Summary" in captured.out and "model local (local)" in captured.out
+    assert "served from the cache" not in captured.err
+
+    started = time.perf_counter()
+    assert main([str(SEED_ARTICLE)]) == 0
+    elapsed = time.perf_counter() - started
+    again = capsys.readouterr()
+    assert "served from the cache" in again.err and "from cache" in again.out
+    assert elapsed < 5, f"a cached re-run took {elapsed:.1f}s"  # the model takes ~12 s
 
 
 def test_missing_model_file_fails_at_construction(tmp_path: Path) -> None:

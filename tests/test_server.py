@@ -82,7 +82,7 @@ def _wait_until_up(base_url: str, process: subprocess.Popen[bytes], log: Path) -
 def test_summarize_through_a_real_openai_compatible_server(
     server_url: str, seed_article: str
 ) -> None:
-    with Summarizer(base_url=server_url, api_key="x", model="m") as summarizer:
+    with Summarizer(base_url=server_url, api_key="x", model="m", cache=False) as summarizer:
         summary = summarizer.summarize(seed_article)
 
     assert_valid_local_summary(summary)
@@ -94,7 +94,7 @@ def test_summarize_through_a_real_openai_compatible_server(
 
 async def test_async_through_the_server(server_url: str, seed_article: str) -> None:
     async with Summarizer(
-        base_url=server_url, api_key="x", model="m", ungrounded="keep"
+        base_url=server_url, api_key="x", model="m", ungrounded="keep", cache=False
     ) as summarizer:
         summary = await summarizer.asummarize(seed_article)
     assert_valid_local_summary(summary)
@@ -103,7 +103,7 @@ async def test_async_through_the_server(server_url: str, seed_article: str) -> N
 
 def test_server_rejection_is_a_request_rejected_error(server_url: str, seed_article: str) -> None:
     # Far more tokens than the server's context window: it answers 400, which is not retried.
-    summarizer = Summarizer(base_url=server_url, api_key="x", model="m")
+    summarizer = Summarizer(base_url=server_url, api_key="x", model="m", cache=False)
     with summarizer, pytest.raises(RequestRejectedError) as info:
         summarizer.summarize(seed_article * 40)
     assert info.value.attempts == 1
