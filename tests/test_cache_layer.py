@@ -12,6 +12,7 @@ import logging
 import sqlite3
 import threading
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -82,7 +83,7 @@ async def test_async_hit_makes_no_request(store: Cache, seed_article: str) -> No
 def test_stored_value_is_a_json_envelope_never_a_pickle(tmp_path: Path, seed_article: str) -> None:
     path = tmp_path / "cache.db"
     cached(FakeLLM(good_draft()), f"sqlite:///{path}").summarize(seed_article)
-    with sqlite3.connect(path) as db:
+    with closing(sqlite3.connect(path)) as db:
         (raw,) = [row[0] for row in db.execute("SELECT value FROM entries")]
     data = raw.encode() if isinstance(raw, str) else bytes(raw)
     assert not data.startswith(b"\x80"), "pickle protocol header in the stored bytes"
@@ -437,3 +438,15 @@ def test_summarize_cache_may_name_a_url_or_turn_caching_off(
     assert isinstance(store, expected)
     if store is not None:
         store.close()
+
+
+def test_a_corrupted_sqlite_row_is_a_miss_then_repaired(tmp_path: Path, seed_article: str) -> None:
+    path = tmp_path / "cache.db"
+    fake = FakeLLM(good_draft())
+    cached(fake, f"sqlite:///{path}").summarize(seed_article)
+    with closing(sqlite3.connect(path)) as db, db:
+        db.execute("UPDATE entries SET value = substr(value, 1, 200)")  # a torn write
+    summary = cached(fake, f"sqlite:///{path}").summarize(seed_article)
+    assert not summary.meta.cache_hit and summary.venues[0].place == "Moscow"
+    assert cached(fake, f"sqlite:///{path}").summarize(seed_article).meta.cache_hit
+    assert fake.calls == 2
