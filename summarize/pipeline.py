@@ -152,7 +152,11 @@ class Summarizer:
         self.close()
 
     def __repr__(self) -> str:
-        return f"Summarizer(model={self.backend.model!r}, backend={self.backend.kind!r})"
+        cache = self.cache.store.url if self.cache is not None else None
+        return (
+            f"Summarizer(model={self.backend.model!r}, backend={self.backend.kind!r}, "
+            f"cache={cache!r})"
+        )
 
     def _compute(self, article: str) -> Computed:
         request = self._request(article)

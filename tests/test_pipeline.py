@@ -379,6 +379,8 @@ def test_other_instructor_modes(seed_article: str, mode: str) -> None:
 def test_summarizer_repr_and_context_manager() -> None:
     with Summarizer("gpt-x", base_url=FAKE_BASE_URL, api_key="k") as summarizer:
         assert "gpt-x" in repr(summarizer) and "openai" in repr(summarizer)
+    assert "cache='memory://'" in repr(Summarizer("m", api_key="k", cache="memory"))
+    assert "cache=None" in repr(Summarizer("m", api_key="k", cache=False))
 
 
 def test_explicit_arguments_override_given_settings(seed_article: str) -> None:
