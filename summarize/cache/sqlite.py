@@ -121,6 +121,7 @@ class SQLiteCache:
         self._generation = 0  # bumped by close(): connections lent out before it are dropped
         self._pid = os.getpid()
         self._schema_ready = False
+        self._schema_lock = threading.Lock()  # one thread of this process sets the file up
         self._hits = self._misses = self._evictions = 0
 
     @property
@@ -261,6 +262,18 @@ class SQLiteCache:
             self.max_bytes is not None and size > self.max_bytes
         )
 
+    def _enable_wal(self, conn: sqlite3.Connection) -> None:
+        """Switch to WAL. Changing the journal mode skips the busy handler: wait here instead."""
+        deadline = time.monotonic() + self.timeout
+        while True:
+            try:
+                conn.execute("PRAGMA journal_mode = WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.02)
+
     @contextmanager
     def _guard(self, action: str) -> Iterator[None]:
         """Turn every storage failure into a one-line `CacheError`."""
@@ -302,14 +315,16 @@ class SQLiteCache:
             conn.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
             conn.execute("PRAGMA synchronous = NORMAL")
             if not self._schema_ready:
-                self._create_schema(conn)
+                with self._schema_lock:
+                    if not self._schema_ready:
+                        self._create_schema(conn)
         except BaseException:
             conn.close()
             raise
         return conn
 
     def _create_schema(self, conn: sqlite3.Connection) -> None:
-        conn.execute("PRAGMA journal_mode = WAL")
+        self._enable_wal(conn)
         if _pragma(conn, "application_id") == _APPLICATION_ID and (
             _pragma(conn, "user_version") == _SCHEMA_VERSION
         ):
