@@ -30,7 +30,9 @@ request). Messages are one line, never contain the API key, and say what to do w
 
 from __future__ import annotations
 
-from summarize.schema import Attempt, Usage
+from typing import ClassVar
+
+from summarize.schema import Attempt, AttemptOutcome, Usage
 
 __all__ = [
     "AuthenticationError",
@@ -84,6 +86,9 @@ class InputTooLargeError(InputError):
         self.size = size
         self.limit = limit
 
+    def __reduce__(self) -> tuple[type[InputTooLargeError], tuple[int, int]]:
+        return (type(self), (self.size, self.limit))  # picklable, e.g. out of a process pool
+
 
 class ConfigError(SummarizeError, ValueError):
     """Settings are invalid or an optional dependency is missing."""
@@ -111,7 +116,10 @@ class BackendError(SummarizeError):
         attempts: HTTP requests made in this call (retries and re-asks included).
         usage: Tokens summed over every attempt, failed ones included.
         attempt_log: One record per request: outcome, status, wait slept afterwards.
+        outcome: How `Attempt.outcome` names a request that failed this way.
     """
+
+    outcome: ClassVar[AttemptOutcome] = "unavailable"
 
     def __init__(
         self,
@@ -135,16 +143,6 @@ class BackendError(SummarizeError):
             return f"{self.message} (gave up after {self.attempts} attempts)"
         return self.message
 
-    def __reduce__(self) -> tuple[object, ...]:
-        # Picklable across processes (batch jobs), state included.
-        return (_rebuild, (type(self), self.message), self.__dict__)
-
-
-def _rebuild(cls: type[BackendError], message: str) -> BackendError:
-    error = cls.__new__(cls)
-    BackendError.__init__(error, message)
-    return error
-
 
 class TransientError(BackendError):
     """A failure that may pass if the same call is made again; the retry layer retries these."""
@@ -156,6 +154,8 @@ class RateLimitError(TransientError):
     Attributes:
         retry_after: Seconds the server asked us to wait, when it said.
     """
+
+    outcome = "rate_limited"
 
     def __init__(
         self,
@@ -173,13 +173,19 @@ class RateLimitError(TransientError):
 class ServiceUnavailableError(TransientError):
     """The endpoint could not be reached, dropped the connection, or answered 408/409/5xx."""
 
+    outcome = "unavailable"
+
 
 class RequestTimeoutError(TransientError):
     """No answer arrived within the timeout (or what was left of the retry deadline)."""
 
+    outcome = "timeout"
+
 
 class RequestRejectedError(BackendError):
     """The endpoint refused the request (bad request, unknown model, ...); never retried."""
+
+    outcome = "rejected"
 
 
 class AuthenticationError(RequestRejectedError):
@@ -193,17 +199,25 @@ class ResponseError(BackendError):
 class TruncatedError(ResponseError):
     """The model hit ``max_tokens`` before finishing its answer (never re-asked)."""
 
+    outcome = "truncated"
+
 
 class RefusalError(ResponseError):
     """The model refused to answer, or the provider's content filter stopped it."""
+
+    outcome = "refused"
 
 
 class MalformedResponseError(ResponseError):
     """The response is not a usable chat completion (not JSON, or no choices)."""
 
+    outcome = "malformed"
+
 
 class InvalidOutputError(ResponseError):
     """The model's output stayed invalid (bad JSON, wrong schema) after every re-ask."""
+
+    outcome = "invalid_output"
 
 
 class GroundingError(SummarizeError):

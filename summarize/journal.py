@@ -6,41 +6,10 @@ pipeline copies the result into `Meta` on success, or onto the `BackendError` it
 
 from __future__ import annotations
 
-from summarize.errors import (
-    AuthenticationError,
-    BackendError,
-    InvalidOutputError,
-    MalformedResponseError,
-    RateLimitError,
-    RefusalError,
-    RequestRejectedError,
-    RequestTimeoutError,
-    ServiceUnavailableError,
-    TruncatedError,
-)
+from summarize.errors import BackendError
 from summarize.schema import Attempt, AttemptOutcome, Usage
 
-__all__ = ["CallJournal", "outcome_of"]
-
-_OUTCOMES: tuple[tuple[type[BackendError], AttemptOutcome], ...] = (
-    (RateLimitError, "rate_limited"),
-    (RequestTimeoutError, "timeout"),
-    (ServiceUnavailableError, "unavailable"),
-    (AuthenticationError, "rejected"),
-    (RequestRejectedError, "rejected"),
-    (TruncatedError, "truncated"),
-    (RefusalError, "refused"),
-    (MalformedResponseError, "malformed"),
-    (InvalidOutputError, "invalid_output"),
-)
-
-
-def outcome_of(error: BackendError) -> AttemptOutcome:
-    """The `Attempt.outcome` that names this error."""
-    for cls, outcome in _OUTCOMES:
-        if isinstance(error, cls):
-            return outcome
-    return "unavailable"
+__all__ = ["CallJournal"]
 
 
 class CallJournal:
@@ -78,7 +47,7 @@ class CallJournal:
     ) -> Attempt:
         """Record a request that failed with `error`."""
         return self._add(
-            outcome_of(error), error.status, error.request_id, error.message, usage, duration
+            error.outcome, error.status, error.request_id, error.message, usage, duration
         )
 
     def rejected_output(self, reason: str) -> None:

@@ -183,3 +183,18 @@ def test_backend_errors_survive_pickling() -> None:
     copy = pickle.loads(pickle.dumps(error))
     assert type(copy) is RateLimitError
     assert (str(copy), copy.retry_after, copy.attempts) == (str(error), 2.0, 4)
+
+
+def test_errors_with_structured_arguments_survive_pickling() -> None:
+    import pickle
+
+    from summarize.errors import GroundingError, InputTooLargeError
+
+    too_large = pickle.loads(pickle.dumps(InputTooLargeError(10, 5)))
+    assert (too_large.size, too_large.limit, str(too_large)) == (
+        10,
+        5,
+        str(InputTooLargeError(10, 5)),
+    )
+    grounding = pickle.loads(pickle.dumps(GroundingError(["a quote"])))
+    assert grounding.quotes == ["a quote"]
