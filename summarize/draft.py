@@ -14,13 +14,12 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from summarize.grounding import Aligner
 from summarize.schema import ActorKind, Attribution
 
 __all__ = [
-    "GROUNDING_CONTEXT_KEY",
     "DraftActor",
     "DraftEvidence",
     "DraftItem",
@@ -29,7 +28,6 @@ __all__ = [
     "grounding_scope",
 ]
 
-GROUNDING_CONTEXT_KEY = "summarize.grounding"
 _MAX_SHOWN_FAILURES = 5
 
 
@@ -214,9 +212,9 @@ class DraftSummary(_Draft):
         return [e.quote for item in items for e in item.evidence]
 
     @model_validator(mode="after")
-    def _quotes_are_in_the_article(self, info: ValidationInfo) -> DraftSummary:
+    def _quotes_are_in_the_article(self) -> DraftSummary:
         """Ask again (within budget) when quotes are not in the article."""
-        check = _grounding_check(info.context)
+        check = _ACTIVE_CHECK.get()
         if check is None or check.reasks_left <= 0:
             return self
         missing = [q for q in self.quotes() if not check.aligner.align(q).grounded]
@@ -228,12 +226,3 @@ class DraftSummary(_Draft):
             "These evidence quotes are not in the article. Copy each quote word for word "
             f"from the article, or remove the item it supports:\n{shown}"
         )
-
-
-def _grounding_check(context: Any) -> GroundingCheck | None:
-    """The check passed explicitly as validation context, else the active one."""
-    if isinstance(context, dict):
-        check = context.get(GROUNDING_CONTEXT_KEY)
-        if isinstance(check, GroundingCheck):
-            return check
-    return _ACTIVE_CHECK.get()

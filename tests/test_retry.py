@@ -315,6 +315,14 @@ def test_request_ids_are_recorded(serve: Any, seed_article: str) -> None:
     assert info.value.attempt_log[0].request_id == "req_fake_1"
 
 
+def test_invalid_output_names_the_last_request(serve: Any, seed_article: str) -> None:
+    server = serve('{"summary": ')
+    summarizer = Summarizer("m", base_url=server.base_url, api_key="k", max_reasks=1)
+    with pytest.raises(InvalidOutputError) as info:
+        run(summarizer, seed_article, "sync")
+    assert info.value.request_id == "req_fake_2"
+
+
 def test_the_sdk_never_retries_on_its_own(serve: Any, seed_article: str) -> None:
     server = serve(HTTPFailure(503))
     policy = FakeClock().policy(max_attempts=1)

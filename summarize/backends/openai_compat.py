@@ -15,7 +15,7 @@ import re
 import threading
 import time
 import weakref
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any, Final
@@ -62,6 +62,7 @@ _BEARER: Final = re.compile(r"(?i)\b(bearer\s+)[^\s\"',;]+")
 _REDACTED: Final = "[redacted]"
 
 Transport = httpx2.BaseTransport | httpx2.AsyncBaseTransport
+Redact = Callable[[str], str]
 
 _IN_CALL: ContextVar[bool] = ContextVar("summarize_in_call", default=False)
 
@@ -130,14 +131,12 @@ class OpenAICompatibleBackend:
             started = time.perf_counter()
             try:
                 response = sdk.chat.completions.create(**kwargs)
-            except openai.OpenAIError as exc:
+            except (openai.OpenAIError, ValueError) as exc:
                 raise exchange.failed(exc, started) from exc
-            except ValueError as exc:  # a 200 whose JSON body is cut off or invalid
-                raise exchange.unreadable(exc, started) from exc
             return exchange.received(response, started)
 
         create = instructor.patch(create=send, mode=self._mode)
-        with grounding_scope(exchange.check), exchange.mapped_errors():
+        with exchange.active():
             draft = create(**exchange.create_kwargs())
         return Completion(draft=draft, model=self.model)
 
@@ -150,14 +149,12 @@ class OpenAICompatibleBackend:
             started = time.perf_counter()
             try:
                 response = await sdk.chat.completions.create(**kwargs)
-            except openai.OpenAIError as exc:
+            except (openai.OpenAIError, ValueError) as exc:
                 raise exchange.failed(exc, started) from exc
-            except ValueError as exc:  # a 200 whose JSON body is cut off or invalid
-                raise exchange.unreadable(exc, started) from exc
             return exchange.received(response, started)
 
         create = instructor.patch(create=send, mode=self._mode)
-        with grounding_scope(exchange.check), exchange.mapped_errors():
+        with exchange.active():
             draft = await create(**exchange.create_kwargs())
         return Completion(draft=draft, model=self.model)
 
@@ -266,19 +263,21 @@ class _Exchange:
         self.journal.answered(status=200, request_id=request_id, usage=usage, duration=duration)
         return response
 
-    def failed(self, exc: openai.OpenAIError, started: float) -> BackendError:
-        """Record an SDK error as ours (the API key scrubbed from both)."""
-        _scrub(exc, self.redact)
-        return self._record(_from_sdk(exc, self.model, self.redact), time.perf_counter() - started)
+    def failed(self, exc: openai.OpenAIError | ValueError, started: float) -> BackendError:
+        """Record a failed request as our error (the API key scrubbed from both).
 
-    def unreadable(self, exc: ValueError, started: float) -> BackendError:
-        """Record a response body the SDK could not parse: most likely cut off in transit."""
-        error = ServiceUnavailableError(
-            "the endpoint's response body is not valid JSON (cut off in transit?): "
-            f"{self.redact(_first_line(str(exc)))}",
-            model=self.model,
-            status=200,
-        )
+        A `ValueError` is a 200 whose body the SDK could not parse: most likely cut off.
+        """
+        if isinstance(exc, openai.OpenAIError):
+            _scrub(exc, self.redact)
+            error = _from_sdk(exc, self.model, self.redact)
+        else:
+            error = ServiceUnavailableError(
+                "the endpoint's response body is not valid JSON (cut off in transit?): "
+                f"{self.redact(_first_line(str(exc)))}",
+                model=self.model,
+                status=200,
+            )
         return self._record(error, time.perf_counter() - started)
 
     def redact(self, text: str) -> str:
@@ -288,10 +287,12 @@ class _Exchange:
         return _BEARER.sub(rf"\g<1>{_REDACTED}", text)
 
     @contextmanager
-    def mapped_errors(self) -> Iterator[None]:
+    def active(self) -> Iterator[None]:
+        """Around instructor's call: the grounding check on, our errors out, its logs quiet."""
         token = _IN_CALL.set(True)
         try:
-            yield
+            with grounding_scope(self.check):
+                yield
         except InstructorRetryException as exc:
             cause = exc.__cause__
             if isinstance(cause, BackendError):
@@ -301,9 +302,8 @@ class _Exchange:
                 f"the model's answer stayed invalid after {exc.n_attempts} attempt(s) "
                 f"({self.request.max_reasks} re-ask(s) allowed): {reason}",
                 model=self.model,
-                request_id=self.journal.attempts[-1].request_id if self.journal.count else None,
                 status=200,
-            ) from exc
+            ) from exc  # the pipeline's journal adds the last request id
         finally:
             _IN_CALL.reset(token)
 
@@ -348,7 +348,7 @@ def _async_transport(transport: Transport | None) -> httpx2.AsyncBaseTransport |
     raise ConfigError(f"{type(transport).__name__} is sync-only; use summarize()")
 
 
-def _from_sdk(exc: openai.OpenAIError, model: str, redact: Any) -> BackendError:
+def _from_sdk(exc: openai.OpenAIError, model: str, redact: Redact) -> BackendError:
     """Map an openai SDK error to ours; `TransientError`s are what the retry layer retries."""
     if isinstance(exc, openai.APITimeoutError):
         return RequestTimeoutError(
@@ -387,7 +387,7 @@ def _error_message(exc: openai.APIStatusError) -> str:
     return _first_line(str(exc.message))
 
 
-def _retry_after(headers: httpx2.Headers, now: float | None = None) -> float | None:
+def _retry_after(headers: httpx2.Headers) -> float | None:
     """Seconds the server asked for: ``retry-after-ms``, or ``retry-after`` (seconds or date)."""
     milliseconds = headers.get("retry-after-ms")
     if milliseconds is not None:
@@ -406,11 +406,10 @@ def _retry_after(headers: httpx2.Headers, now: float | None = None) -> float | N
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
-    current = time.time() if now is None else now
-    return max(when.timestamp() - current, 0.0)
+    return max(when.timestamp() - time.time(), 0.0)
 
 
-def _scrub(exc: openai.OpenAIError, redact: Any) -> None:
+def _scrub(exc: openai.OpenAIError, redact: Redact) -> None:
     """Remove the API key from an SDK error kept as ``__cause__``: headers, message, body."""
     response = getattr(exc, "response", None)
     for request in (getattr(exc, "request", None), getattr(response, "request", None)):
@@ -425,7 +424,7 @@ def _scrub(exc: openai.OpenAIError, redact: Any) -> None:
         exc.body = _redact_json(exc.body, redact)  # type: ignore[attr-defined]
 
 
-def _redact_json(value: object, redact: Any) -> object:
+def _redact_json(value: object, redact: Redact) -> object:
     if isinstance(value, str):
         return redact(value)
     if isinstance(value, dict):
