@@ -88,8 +88,16 @@ class Summarizer:
             raise ConfigError(f"cache_errors must be warn or raise, not {cache_errors!r}")
         store = open_cache(cache)
         self._owns_store = store is not None and not isinstance(cache, Cache)
-        self.cache = SummaryCache(store, errors=cache_errors) if store is not None else None
-        self._key = KeyMaker(settings, self.prompt)
+        self.cache = (
+            None
+            if store is None
+            else SummaryCache(
+                store,
+                key=KeyMaker(settings, self.prompt),
+                reassemble=self._reassemble,
+                errors=cache_errors,
+            )
+        )
 
     def summarize(self, text: str | bytes) -> ArticleSummary:
         """Summarize one article.
@@ -104,18 +112,14 @@ class Summarizer:
         article = check_article(text, self.settings.max_input_chars)
         if self.cache is None:
             return self._compute(article).summary
-        return self.cache.get_or_compute(
-            self._key(article), article, lambda: self._compute(article), self._reassemble
-        )
+        return self.cache.get_or_compute(article, lambda: self._compute(article))
 
     async def asummarize(self, text: str | bytes) -> ArticleSummary:
         """Async `summarize`: the model call does not block the event loop."""
         article = check_article(text, self.settings.max_input_chars)
         if self.cache is None:
             return (await self._acompute(article)).summary
-        return await self.cache.aget_or_compute(
-            self._key(article), article, lambda: self._acompute(article), self._reassemble
-        )
+        return await self.cache.aget_or_compute(article, lambda: self._acompute(article))
 
     def close(self) -> None:
         """Release the HTTP connections `summarize` opened, and a cache store it opened."""

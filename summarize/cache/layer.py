@@ -24,7 +24,7 @@ from typing import Any, Literal, NamedTuple, TypeVar
 
 from pydantic import ValidationError
 
-from summarize.cache.base import Cache, CacheError
+from summarize.cache.base import Cache, CacheError, one_line
 from summarize.cache.key import CACHE_FORMAT, schema_fingerprint, text_digest
 from summarize.draft import DraftSummary
 from summarize.errors import SummarizeError
@@ -65,30 +65,35 @@ class SummaryCache:
     """Wraps a `Cache` store with envelopes, hit handling, single-flight and degradation.
 
     Args:
-        store: Where entries live.
+        store: Where entries live (a TTL is the store's: ``?ttl=`` in its URL).
+        key: The cache key of an article (`summarize.cache.key.KeyMaker`).
+        reassemble: Grounds a stored draft in an article whose text differs from the stored
+            one only by normalization.
         errors: On a store failure, "warn" (log once, go on uncached) or "raise" `CacheError`.
-        ttl: Seconds an entry lives; None uses the store's default.
     """
 
-    def __init__(self, store: Cache, *, errors: CacheErrors = "warn", ttl: float | None = None):
+    def __init__(
+        self,
+        store: Cache,
+        *,
+        key: Callable[[str], str],
+        reassemble: Reassemble,
+        errors: CacheErrors = "warn",
+    ) -> None:
         self.store = store
+        self.key = key
+        self.reassemble = reassemble
         self.errors = errors
-        self.ttl = ttl
         self._warned = False
         self._lock = threading.Lock()
         self._flights: dict[str, _Flight] = {}
         self._aflights: dict[tuple[int, str], asyncio.Future[ArticleSummary]] = {}
 
-    def get_or_compute(
-        self,
-        key: str,
-        article: str,
-        compute: Callable[[], Computed],
-        reassemble: Reassemble,
-    ) -> ArticleSummary:
-        """The cached summary for `key`, else `compute()`'s (stored, and shared with waiters)."""
+    def get_or_compute(self, article: str, compute: Callable[[], Computed]) -> ArticleSummary:
+        """The cached summary of `article`, else `compute()`'s (stored, shared with waiters)."""
         started = time.perf_counter()
-        hit = self._decode(key, self._guard(lambda: self.store.get(key)), article, reassemble)
+        key, digest = self.key(article), text_digest(article)
+        hit = self._decode(key, self._guard(lambda: self.store.get(key)), article, digest)
         if hit is not None:
             return _as_hit(hit, started)
         with self._lock:
@@ -104,7 +109,7 @@ class SummaryCache:
             return _as_hit(flight.result, started)
         try:
             fresh = compute()
-            self._guard(lambda: self.store.set(key, _encode(fresh, article), self.ttl))
+            self._guard(lambda: self.store.set(key, _encode(fresh, digest)))
             flight.result = fresh.summary
             return fresh.summary
         except BaseException as exc:
@@ -116,16 +121,12 @@ class SummaryCache:
             flight.done.set()
 
     async def aget_or_compute(
-        self,
-        key: str,
-        article: str,
-        compute: Callable[[], Awaitable[Computed]],
-        reassemble: Reassemble,
+        self, article: str, compute: Callable[[], Awaitable[Computed]]
     ) -> ArticleSummary:
         """Async `get_or_compute`: waiters are tasks of the same event loop."""
         started = time.perf_counter()
-        raw = await self._aguard(self.store.aget(key))
-        hit = self._decode(key, raw, article, reassemble)
+        key, digest = self.key(article), text_digest(article)
+        hit = self._decode(key, await self._aguard(self.store.aget(key)), article, digest)
         if hit is not None:
             return _as_hit(hit, started)
         slot = (id(asyncio.get_running_loop()), key)
@@ -138,7 +139,7 @@ class SummaryCache:
         self._aflights[slot] = future
         try:
             fresh = await compute()
-            await self._aguard(self.store.aset(key, _encode(fresh, article), self.ttl))
+            await self._aguard(self.store.aset(key, _encode(fresh, digest)))
             future.set_result(fresh.summary)
             return fresh.summary
         except asyncio.CancelledError:
@@ -153,7 +154,7 @@ class SummaryCache:
                 future.exception()  # mark retrieved: no "never retrieved" warning
 
     def _decode(
-        self, key: str, raw: str | None, article: str, reassemble: Reassemble
+        self, key: str, raw: str | None, article: str, digest: str
     ) -> ArticleSummary | None:
         """The summary in a stored envelope, for this article; None (logged) if unusable."""
         if raw is None:
@@ -164,12 +165,12 @@ class SummaryCache:
                 raise ValueError(f"not a format-{CACHE_FORMAT} envelope")
             if envelope.get("schema") != schema_fingerprint():
                 raise ValueError("written for another schema")
-            if envelope.get("article_sha256") == text_digest(article):
+            if envelope.get("article_sha256") == digest:
                 return ArticleSummary.model_validate(envelope["summary"])
             # Same normalized text, different characters: ground again in this one.
-            return reassemble(DraftSummary.model_validate(envelope["draft"]), article)
+            return self.reassemble(DraftSummary.model_validate(envelope["draft"]), article)
         except (ValueError, KeyError, TypeError, ValidationError, SummarizeError) as exc:
-            logger.warning("ignoring unusable cache entry %s…: %s", key[:12], _one_line(exc))
+            logger.warning("ignoring unusable cache entry %s…: %s", key[:12], one_line(exc))
             return None
 
     def _guard(self, operation: Callable[[], T]) -> T | None:
@@ -198,11 +199,11 @@ class SummaryCache:
             )
 
 
-def _encode(fresh: Computed, article: str) -> str:
+def _encode(fresh: Computed, article_digest: str) -> str:
     envelope: dict[str, Any] = {
         "format": CACHE_FORMAT,
         "schema": schema_fingerprint(),
-        "article_sha256": text_digest(article),
+        "article_sha256": article_digest,
         "stored_at": time.time(),
         "summary": fresh.summary.model_dump(mode="json"),
         "draft": fresh.draft.model_dump(mode="json"),
@@ -222,8 +223,3 @@ def _as_hit(summary: ArticleSummary, started: float) -> ArticleSummary:
         }
     )
     return summary.model_copy(update={"meta": meta})
-
-
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    return text[:200] or type(exc).__name__
