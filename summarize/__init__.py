@@ -12,6 +12,7 @@ from summarize.errors import (
     BackendError,
     BinaryInputError,
     CacheError,
+    CacheWarning,
     ConfigError,
     EmptyInputError,
     GroundingError,
@@ -41,7 +42,7 @@ from summarize.schema import (
     Rebuttal,
     Usage,
     Venue,
-    Warning,
+    WarningItem,
 )
 
 __all__ = [
@@ -52,6 +53,7 @@ __all__ = [
     "BackendError",
     "BinaryInputError",
     "CacheError",
+    "CacheWarning",
     "ConfigError",
     "EmptyInputError",
     "Evidence",
@@ -78,9 +80,18 @@ __all__ = [
     "TruncatedError",
     "Usage",
     "Venue",
-    "Warning",
+    "WarningItem",
     "asummarize",
     "summarize",
 ]
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> object:
+    if name == "Warning":  # renamed: `from summarize import *` shadowed the builtin Warning
+        import warnings
+
+        warnings.warn("summarize.Warning is now summarize.WarningItem", DeprecationWarning, 2)
+        return WarningItem
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

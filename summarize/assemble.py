@@ -26,7 +26,7 @@ from summarize.schema import (
     Position,
     Rebuttal,
     Venue,
-    Warning,
+    WarningItem,
 )
 
 __all__ = ["LINK_MIN_SCORE", "assemble"]
@@ -51,7 +51,7 @@ def assemble(
         GroundingError: policy is "raise" and some quote is not in the article.
     """
     build = _Builder(article, policy)
-    warnings = build.items(Warning, "w", draft.warnings)
+    warnings = build.items(WarningItem, "w", draft.warnings)
     positions = build.items(Position, "p", draft.positions)
     venues = build.items(Venue, "v", draft.venues)
     rebuttals = build.items(Rebuttal, "r", draft.rebuttals)

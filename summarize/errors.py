@@ -39,6 +39,7 @@ __all__ = [
     "BackendError",
     "BinaryInputError",
     "CacheError",
+    "CacheWarning",
     "ConfigError",
     "EmptyInputError",
     "GroundingError",
@@ -102,6 +103,14 @@ class CacheError(SummarizeError):
     """A cache store could not be read or written.
 
     Raised only with ``cache_errors="raise"``; by default the call goes on uncached.
+    """
+
+
+class CacheWarning(UserWarning):
+    """A summary was computed (and paid for) but could not be stored in the cache.
+
+    Issued with ``cache_errors="raise"``, where a failed write must not throw the summary away;
+    ``meta.cache_error`` says the same on the summary itself.
     """
 
 

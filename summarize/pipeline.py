@@ -208,9 +208,8 @@ class Summarizer:
         summary = assemble(completion.draft, article, policy=self.settings.ungrounded, meta=meta)
         return Computed(summary, completion.draft)
 
-    def _reassemble(self, draft: DraftSummary, article: str) -> ArticleSummary:
-        """A cached draft grounded in this article (its text differs from the cached one's)."""
-        meta = Meta(model=self.backend.model, backend=self.backend.kind, prompt=self.prompt.ref)
+    def _reassemble(self, draft: DraftSummary, article: str, meta: Meta) -> ArticleSummary:
+        """A stored draft grounded in `article` by today's rules; `meta` says how it was made."""
         return assemble(draft, article, policy=self.settings.ungrounded, meta=meta)
 
 

@@ -30,7 +30,7 @@ __all__ = [
     "Rebuttal",
     "Usage",
     "Venue",
-    "Warning",
+    "WarningItem",
 ]
 
 SCHEMA_VERSION = "1"
@@ -46,10 +46,18 @@ class _Frozen(BaseModel):
 class Evidence(_Frozen):
     """A verbatim quote backing an item, and where it sits in the article.
 
-    `article[start:end]` is the matched span when `grounded` is True.
+    When `grounded` is True, `quote` is exactly `article[start:end]`, whichever stage matched;
+    the model's own wording, when it differed, is kept in `model_quote`.
     """
 
-    quote: str = Field(description="The text the model copied from the article.")
+    quote: str = Field(
+        description="The article's own words at start:end when grounded; else the model's text."
+    )
+    model_quote: str | None = Field(
+        None,
+        description="What the model wrote, when it differs from the article's words "
+        "(quotation marks added, case, a dropped word); None when identical or ungrounded.",
+    )
     start: int | None = Field(None, ge=0, description="Offset of the span's first character.")
     end: int | None = Field(None, ge=0, description="Offset just past the span's last character.")
     grounded: bool = Field(False, description="True when the quote was found in the article.")
@@ -124,7 +132,7 @@ class Item(_Frozen):
         return self.id
 
 
-class Warning(Item):
+class WarningItem(Item):
     """A threat, ultimatum or prediction: who warns whom of what, on what condition."""
 
     category: ClassVar[Category] = "warning"
@@ -241,6 +249,9 @@ class Meta(_Frozen):
     latency_s: float = Field(0.0, description="Wall time of the model call(s), in seconds.")
     dropped_items: int = Field(0, description="Items dropped because no evidence was grounded.")
     dropped_evidence: int = Field(0, description="Ungrounded quotes removed from kept items.")
+    cache_error: str | None = Field(
+        None, description="Why this summary could not be stored in the cache, when it could not."
+    )
 
 
 NonEmpty = Annotated[str, Field(min_length=1)]
@@ -251,7 +262,7 @@ class ArticleSummary(_Frozen):
 
     summary: NonEmpty = Field(description="Two or three neutral sentences.")
     actors: tuple[Actor, ...] = ()
-    warnings: tuple[Warning, ...] = ()
+    warnings: tuple[WarningItem, ...] = ()
     positions: tuple[Position, ...] = ()
     venues: tuple[Venue, ...] = ()
     rebuttals: tuple[Rebuttal, ...] = ()
@@ -267,3 +278,14 @@ class ArticleSummary(_Frozen):
     def get(self, item_id: str) -> Item | None:
         """The item with this id, or None."""
         return next((item for item in self.items() if item.id == item_id), None)
+
+
+def __getattr__(name: str) -> object:
+    if name == "Warning":  # renamed: it shadowed the builtin under `from summarize import *`
+        import warnings
+
+        warnings.warn(
+            "summarize.schema.Warning is now WarningItem", DeprecationWarning, stacklevel=2
+        )
+        return WarningItem
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -30,6 +30,7 @@ PUBLIC_API = [
     "BackendError",
     "BinaryInputError",
     "CacheError",
+    "CacheWarning",
     "ConfigError",
     "EmptyInputError",
     "Evidence",
@@ -56,7 +57,7 @@ PUBLIC_API = [
     "TruncatedError",
     "Usage",
     "Venue",
-    "Warning",
+    "WarningItem",
     "asummarize",
     "summarize",
 ]
@@ -64,7 +65,9 @@ PUBLIC_API = [
 ERROR_CLASSES = [
     obj
     for _, obj in inspect.getmembers(errors_module, inspect.isclass)
-    if issubclass(obj, BaseException) and obj.__module__ == errors_module.__name__
+    if issubclass(obj, BaseException)
+    and not issubclass(obj, Warning)
+    and obj.__module__ == errors_module.__name__
 ]
 
 
@@ -106,7 +109,7 @@ def test_version_matches_the_package_metadata() -> None:
 
 def test_errors_module_exports_every_error_class() -> None:
     names = sorted(cls.__name__ for cls in ERROR_CLASSES)
-    assert sorted(errors_module.__all__) == names
+    assert sorted(errors_module.__all__) == sorted([*names, "CacheWarning"])
     missing = sorted(set(names) - set(summarize.__all__))
     assert not missing, f"error classes not re-exported from summarize: {missing}"
 
@@ -198,3 +201,23 @@ def test_errors_with_structured_arguments_survive_pickling() -> None:
     )
     grounding = pickle.loads(pickle.dumps(GroundingError(["a quote"])))
     assert grounding.quotes == ["a quote"]
+
+
+def test_star_import_shadows_no_builtin() -> None:
+    import builtins
+
+    namespace: dict[str, object] = {}
+    exec("from summarize import *", namespace)
+    shadowed = sorted(n for n in namespace if n != "__builtins__" and hasattr(builtins, n))
+    assert not shadowed, f"`from summarize import *` shadows builtins: {shadowed}"
+
+
+@pytest.mark.parametrize("module", ["summarize", "summarize.schema"])
+def test_old_warning_name_still_imports_with_a_deprecation(module: str) -> None:
+    import importlib
+
+    from summarize import WarningItem
+
+    with pytest.warns(DeprecationWarning, match="WarningItem"):
+        old = importlib.import_module(module).Warning
+    assert old is WarningItem

@@ -14,7 +14,7 @@ from summarize.schema import (
     Rebuttal,
     Usage,
     Venue,
-    Warning,
+    WarningItem,
 )
 
 GROUNDED: dict[str, Any] = {
@@ -27,7 +27,7 @@ GROUNDED: dict[str, Any] = {
 UNGROUNDED: dict[str, Any] = {"quote": "never said", "grounded": False, "match": "none"}
 
 
-def warning(**changes: Any) -> Warning:
+def warning(**changes: Any) -> WarningItem:
     data: dict[str, Any] = {
         "id": "w1",
         "evidence": [GROUNDED],
@@ -36,7 +36,7 @@ def warning(**changes: Any) -> Warning:
         "consequence": "become legitimate targets",
         "kind": "threat",
     }
-    return Warning.model_validate({**data, **changes})
+    return WarningItem.model_validate({**data, **changes})
 
 
 def position(**changes: Any) -> Position:
@@ -274,7 +274,9 @@ def test_items_yields_warnings_positions_venues_rebuttals_in_order() -> None:
     assert list(ArticleSummary(summary="s", meta=meta()).items()) == []
 
 
-@pytest.mark.parametrize(("item_id", "kind"), [("w1", Warning), ("p1", Position), ("v1", Venue)])
+@pytest.mark.parametrize(
+    ("item_id", "kind"), [("w1", WarningItem), ("p1", Position), ("v1", Venue)]
+)
 def test_get_finds_an_item_by_id(item_id: str, kind: type) -> None:
     found = full_summary().get(item_id)
     assert isinstance(found, kind), f"get({item_id!r}) returned {found!r}"

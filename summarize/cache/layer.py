@@ -28,7 +28,7 @@ from summarize.cache.base import Cache, CacheError, one_line
 from summarize.cache.key import CACHE_FORMAT, schema_fingerprint, text_digest
 from summarize.draft import DraftSummary
 from summarize.errors import SummarizeError
-from summarize.schema import ArticleSummary, Usage
+from summarize.schema import ArticleSummary, Meta, Usage
 
 __all__ = ["CacheErrors", "Computed", "SummaryCache"]
 
@@ -45,7 +45,7 @@ class Computed(NamedTuple):
     draft: DraftSummary
 
 
-Reassemble = Callable[[DraftSummary, str], ArticleSummary]
+Reassemble = Callable[[DraftSummary, str, Meta], ArticleSummary]
 
 
 @dataclass(slots=True)
@@ -168,7 +168,9 @@ class SummaryCache:
             if envelope.get("article_sha256") == digest:
                 return ArticleSummary.model_validate(envelope["summary"])
             # Same normalized text, different characters: ground again in this one.
-            return self.reassemble(DraftSummary.model_validate(envelope["draft"]), article)
+            stored = ArticleSummary.model_validate(envelope["summary"])
+            draft = DraftSummary.model_validate(envelope["draft"])
+            return self.reassemble(draft, article, stored.meta)
         except (ValueError, KeyError, TypeError, ValidationError, SummarizeError) as exc:
             logger.warning("ignoring unusable cache entry %s…: %s", key[:12], one_line(exc))
             return None
