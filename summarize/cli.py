@@ -114,13 +114,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     cache: CacheSpec = False if args.no_cache else args.cache
     try:
-        settings = Settings.from_env(
-            model=args.model,
-            base_url=args.base_url,
-            ungrounded=args.ungrounded,
-            max_tokens=args.max_tokens,
-            timeout=args.timeout,
-        )
+        flags = {
+            "model": args.model,
+            "base_url": args.base_url,
+            "ungrounded": args.ungrounded,
+            "max_tokens": args.max_tokens,
+            "timeout": args.timeout,
+        }
+        settings = Settings.from_env(**{k: v for k, v in flags.items() if v is not None})
         summarizer = Summarizer(settings=settings, cache=cache)
     except SummarizeError as exc:
         return _fail(_one_line(exc), 1)

@@ -30,6 +30,18 @@ LOCAL_MODEL = "local"
 DEFAULT_OPENAI_MODEL = "gpt-4o-mini"
 _MODES: tuple[str, ...] = ("tools", "json_schema", "json", "md_json")
 _POLICIES: tuple[str, ...] = ("keep", "drop", "raise")
+# Settings fields that need a value; None is a valid value for every other one.
+_REQUIRED: tuple[str, ...] = (
+    "mode",
+    "prompt",
+    "max_input_chars",
+    "timeout",
+    "retry",
+    "max_reasks",
+    "ungrounded",
+    "n_ctx",
+    "repeat_penalty",
+)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -41,12 +53,16 @@ class RetryPolicy:
     ``retry-after-ms``) replaces that, capped by `max_wait`.
 
     Attributes:
-        max_attempts: Requests per call at most, the first included (1 turns retrying off).
+        max_attempts: Tries of one HTTP request at most, the first included (1 turns
+            retrying off). A re-ask is a new request with tries of its own; the whole call
+            is bounded by `Settings.max_requests`.
         initial_wait: Back-off ceiling before the first retry, in seconds; doubles each time.
-        max_wait: Longest single wait in seconds, Retry-After included.
+        max_wait: Longest single wait in seconds, Retry-After (on any status) included.
         deadline: Seconds the whole call may take, waits and re-asks included; each request's
-            timeout shrinks to what is left, and no retry starts that would end past it.
-            None: only `max_attempts` and `Settings.timeout` bound the call.
+            timeout shrinks to what is left, no retry starts whose wait would end past it,
+            and no re-ask starts once it has passed (`DeadlineExceededError`).
+            None: only `max_attempts`, `Settings.max_requests` and `Settings.timeout` bound
+            the call.
         jitter: Randomize waits (full jitter); False waits exactly the ceiling.
         retry_truncated: On ``finish_reason="length"``, try once more with twice the
             ``max_tokens`` instead of raising `TruncatedError` at once.
@@ -92,11 +108,14 @@ class Settings:
         prompt: Prompt to use, ``"name@vN"`` or ``"name"`` for its newest version.
         max_input_chars: Longer articles are refused before any call.
         max_tokens: Cap on the model's answer; None leaves it out of the request (for
-            reasoning models that reject it; set it through ``Settings``).
+            reasoning models that reject it).
         temperature: Sampling temperature; 0 for repeatable output; None leaves it out.
-        timeout: Seconds allowed for one HTTP call.
+        timeout: Seconds allowed for one HTTP request (the whole call's limit is
+            ``retry.deadline``).
         retry: How transient failures are retried; see `RetryPolicy`.
         max_reasks: Re-asks after invalid output or ungrounded quotes (instructor's loop).
+        max_requests: HTTP requests one call may make at most, retries and re-asks included;
+            None: ``retry.max_attempts + max_reasks``.
         ungrounded: What happens to evidence that stays ungrounded after the re-asks:
             "drop" it (and its item, if nothing grounded remains), "keep" it flagged
             ``grounded=False``, or "raise" `GroundingError`.
@@ -117,6 +136,7 @@ class Settings:
     timeout: float = 120.0
     retry: RetryPolicy = RetryPolicy()
     max_reasks: int = 2
+    max_requests: int | None = None
     ungrounded: UngroundedPolicy = "drop"
     n_ctx: int = 8192
     n_threads: int | None = None
@@ -124,13 +144,16 @@ class Settings:
     extra_body: Mapping[str, Any] | None = None
 
     def __post_init__(self) -> None:
+        for name in _REQUIRED:
+            if getattr(self, name) is None:
+                raise ConfigError(f"{name} must not be None")
         if self.mode not in _MODES:
             raise ConfigError(f"mode must be one of {', '.join(_MODES)}, not {self.mode!r}")
         if self.ungrounded not in _POLICIES:
             raise ConfigError(
                 f"ungrounded must be one of {', '.join(_POLICIES)}, not {self.ungrounded!r}"
             )
-        for name in ("max_input_chars", "max_tokens", "n_ctx"):
+        for name in ("max_input_chars", "max_tokens", "n_ctx", "max_requests"):
             if getattr(self, name) is not None and getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1")
         if self.max_reasks < 0:
@@ -146,8 +169,9 @@ class Settings:
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
         """Settings from explicit overrides, else from the environment.
 
-        Reads ``SUMMARIZE_MODEL``, ``OPENAI_API_KEY`` and ``OPENAI_BASE_URL``; overrides that
-        are None fall back to them.
+        Reads ``SUMMARIZE_MODEL``, ``OPENAI_API_KEY`` and ``OPENAI_BASE_URL``; overrides of
+        those that are None fall back to them. Any other override is taken as given: None
+        leaves an optional field out (``max_tokens=None``, ``temperature=None``).
         """
         env = os.environ if env is None else env
         _check_names(overrides)
@@ -156,7 +180,7 @@ class Settings:
             "api_key": env.get("OPENAI_API_KEY") or None,
             "base_url": env.get("OPENAI_BASE_URL") or None,
         }
-        given = {k: v for k, v in overrides.items() if v is not None}
+        given = {k: v for k, v in overrides.items() if v is not None or k not in from_env}
         return cls(**{**from_env, **given})
 
     @property
@@ -179,6 +203,13 @@ class Settings:
         if self.model is not None:
             return self.model
         return LOCAL_MODEL if self.is_local else DEFAULT_OPENAI_MODEL
+
+    @property
+    def requests_per_call(self) -> int:
+        """`max_requests`, or its default: ``retry.max_attempts + max_reasks``."""
+        if self.max_requests is not None:
+            return self.max_requests
+        return self.retry.max_attempts + self.max_reasks
 
     def replace(self, **changes: Any) -> Settings:
         """A copy with some settings changed (validated again)."""

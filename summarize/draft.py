@@ -8,7 +8,7 @@ grounding are not here: `summarize` computes them (see `assemble`).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -33,15 +33,17 @@ _MAX_SHOWN_FAILURES = 5
 
 @dataclass(slots=True)
 class GroundingCheck:
-    """Per-call state for the re-ask check: what quotes must come from, how many re-asks remain.
+    """Per-call state for the re-ask check: what quotes must come from, whether to re-ask.
 
     Attributes:
         article: The text quotes must come from.
-        reasks_left: How many more times ungrounded quotes may trigger a re-ask.
+        may_reask: Whether the answer being validated can still be re-asked (re-asks,
+            requests and time left); when it cannot, ungrounded quotes go to the
+            ``ungrounded`` policy instead of failing the call.
     """
 
     article: str
-    reasks_left: int
+    may_reask: Callable[[], bool]
     # One aligner for every attempt: it normalizes the article once.
     aligner: Aligner = field(init=False, repr=False)
 
@@ -215,12 +217,11 @@ class DraftSummary(_Draft):
     def _quotes_are_in_the_article(self) -> DraftSummary:
         """Ask again (within budget) when quotes are not in the article."""
         check = _ACTIVE_CHECK.get()
-        if check is None or check.reasks_left <= 0:
+        if check is None or not check.may_reask():
             return self
         missing = [q for q in self.quotes() if not check.aligner.align(q).grounded]
         if not missing:
             return self
-        check.reasks_left -= 1
         shown = "\n".join(f"- {q!r}" for q in missing[:_MAX_SHOWN_FAILURES])
         raise ValueError(
             "These evidence quotes are not in the article. Copy each quote word for word "

@@ -13,6 +13,7 @@
     │   │   ├── RateLimitError       HTTP 429; carries `retry_after`
     │   │   ├── ServiceUnavailableError  HTTP 408/409/5xx, connection refused/reset, body cut off
     │   │   └── RequestTimeoutError  no answer within `timeout` (or the retry deadline)
+    │   │       └── DeadlineExceededError  the call's deadline passed before a re-ask could start
     │   ├── RequestRejectedError     other 4xx (bad request, unknown model): never retried
     │   │   └── AuthenticationError  HTTP 401/403: check the API key
     │   └── ResponseError            the endpoint answered, but not with a usable summary
@@ -41,6 +42,7 @@ __all__ = [
     "CacheError",
     "CacheWarning",
     "ConfigError",
+    "DeadlineExceededError",
     "EmptyInputError",
     "GroundingError",
     "InputError",
@@ -154,15 +156,27 @@ class BackendError(SummarizeError):
 
 
 class TransientError(BackendError):
-    """A failure that may pass if the same call is made again; the retry layer retries these."""
+    """A failure that may pass if the same request is made again; the retry layer retries these.
+
+    Attributes:
+        retry_after: Seconds the server asked us to wait (``Retry-After``), when it said.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        model: str = "",
+        status: int | None = None,
+        request_id: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message, model=model, status=status, request_id=request_id)
+        self.retry_after = retry_after
 
 
 class RateLimitError(TransientError):
-    """The endpoint answered HTTP 429.
-
-    Attributes:
-        retry_after: Seconds the server asked us to wait, when it said.
-    """
+    """The endpoint answered HTTP 429."""
 
     outcome = "rate_limited"
 
@@ -175,8 +189,9 @@ class RateLimitError(TransientError):
         request_id: str | None = None,
         retry_after: float | None = None,
     ) -> None:
-        super().__init__(message, model=model, status=status, request_id=request_id)
-        self.retry_after = retry_after
+        super().__init__(
+            message, model=model, status=status, request_id=request_id, retry_after=retry_after
+        )
 
 
 class ServiceUnavailableError(TransientError):
@@ -189,6 +204,10 @@ class RequestTimeoutError(TransientError):
     """No answer arrived within the timeout (or what was left of the retry deadline)."""
 
     outcome = "timeout"
+
+
+class DeadlineExceededError(RequestTimeoutError):
+    """The call's `RetryPolicy.deadline` passed before the next request (a re-ask) could start."""
 
 
 class RequestRejectedError(BackendError):

@@ -29,6 +29,11 @@ class CallJournal:
         return len(self._attempts)
 
     @property
+    def answers(self) -> int:
+        """Requests that brought back an answer to validate (valid or not)."""
+        return sum(a.outcome in ("ok", "invalid_output") for a in self._attempts)
+
+    @property
     def usage(self) -> Usage:
         """Tokens summed over every attempt."""
         prompt = sum(a.usage.prompt_tokens for a in self._attempts)

@@ -1,7 +1,7 @@
 """The pipeline, top to bottom.
 
-    text → check input → cache? → render prompt → backend (retry → instructor → HTTP)
-         → ground → summary → cache
+    text → check input → cache? → render prompt
+         → instructor's re-ask loop → (each request) retry → HTTP → ground → summary → cache
 
 Sync and async share every step but the awaited calls.
 """
@@ -13,7 +13,15 @@ from types import TracebackType
 from typing import Any, Self
 
 from summarize.assemble import assemble
-from summarize.backends import Backend, Completion, ExtractionRequest, Transport, open_backend
+from summarize.backends import (
+    Backend,
+    Completion,
+    ExtractionRequest,
+    StructuredBackend,
+    Transport,
+    open_sender,
+)
+from summarize.budget import CallBudget
 from summarize.cache import Cache, CacheSpec, open_cache
 from summarize.cache.key import KeyMaker
 from summarize.cache.layer import CacheErrors, Computed, SummaryCache
@@ -21,8 +29,9 @@ from summarize.config import RetryPolicy, Settings
 from summarize.draft import DraftSummary
 from summarize.errors import BackendError, ConfigError
 from summarize.inputs import check_article
+from summarize.journal import CallJournal
 from summarize.prompts import load_prompt
-from summarize.retry import RetryingBackend
+from summarize.retry import RetryingSender
 from summarize.schema import ArticleSummary, Meta
 
 __all__ = ["Summarizer", "asummarize", "summarize"]
@@ -68,21 +77,16 @@ class Summarizer:
         transport: Transport | None = None,
         **options: Any,
     ) -> None:
-        explicit = {
-            "model": model,
-            "base_url": base_url,
-            "api_key": api_key,
-            "retry": retry,
-            **options,
-        }
-        if settings is None:
-            settings = Settings.from_env(**explicit)
-        else:
-            settings = settings.replace(**{k: v for k, v in explicit.items() if v is not None})
+        named = {"model": model, "base_url": base_url, "api_key": api_key, "retry": retry}
+        # None for a named argument means "not given"; among **options it is a value
+        # (max_tokens=None leaves the field out of requests).
+        given = {**{k: v for k, v in named.items() if v is not None}, **options}
+        settings = Settings.from_env(**given) if settings is None else settings.replace(**given)
         self.settings = settings
         self.prompt = load_prompt(settings.prompt)
-        self.backend: Backend = RetryingBackend(
-            open_backend(settings, transport=transport), settings.retry
+        sender = open_sender(settings, transport=transport)
+        self.backend: Backend = StructuredBackend(
+            RetryingSender(sender, settings.retry), mode=settings.mode, redact=sender.redact
         )
         if cache_errors not in ("warn", "raise"):
             raise ConfigError(f"cache_errors must be warn or raise, not {cache_errors!r}")
@@ -181,12 +185,17 @@ class Summarizer:
         return self._finish(article, request, completion, time.perf_counter() - started)
 
     def _request(self, article: str) -> ExtractionRequest:
-        return ExtractionRequest(
-            tuple(self.prompt.render(article)),
-            article,
-            max_reasks=self.settings.max_reasks,
-            max_tokens=self.settings.max_tokens,
+        s = self.settings
+        budget = CallBudget(
+            CallJournal(),
+            max_requests=s.requests_per_call,
+            max_answers=s.max_reasks + 1,
+            timeout=s.timeout,
+            deadline=s.retry.deadline,
+            clock=s.retry.clock,
+            max_tokens=s.max_tokens,
         )
+        return ExtractionRequest(tuple(self.prompt.render(article)), article, budget)
 
     def _finish(
         self,

@@ -1,15 +1,18 @@
-"""The transient-failure layer: a backend wrapper that retries with tenacity.
+"""The transient-failure layer: a `Sender` wrapper that retries one request with tenacity.
 
-It owns `TransientError` (HTTP 408/409/429/5xx, lost connections, timeouts) and, when asked,
-one retry of a `TruncatedError` with a larger ``max_tokens``. Re-asks after invalid output
-are instructor's; the SDK's own retries are off, so no two layers retry the same failure.
-Each retry is logged at INFO on the ``summarize.retry`` logger and recorded in the journal.
+It wraps each HTTP request of a call, inside instructor's re-ask loop, so a 503 on a re-ask
+retries that re-ask: the conversation goes on where it failed. It owns `TransientError`
+(HTTP 408/409/429/5xx, lost connections, timeouts), ``Retry-After`` on any status that sends
+it, one retry of a `TruncatedError` with a larger ``max_tokens`` when asked, and the call's
+limits: no request or retry starts past the deadline, and no more than ``max_requests``
+requests are made. Re-asks after invalid output are instructor's; the SDK's own retries are
+off, so no two layers retry the same failure. Each retry is logged at INFO on the
+``summarize.retry`` logger and recorded in the journal.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
 from typing import Any
 
 from tenacity import (
@@ -21,71 +24,96 @@ from tenacity import (
     wait_random_exponential,
 )
 
-from summarize.backends.base import Backend, BackendKind, Completion, ExtractionRequest
+from summarize.backends.base import BackendKind, ChatBody, Sender
+from summarize.budget import CallBudget
 from summarize.config import RetryPolicy
-from summarize.errors import RateLimitError, TransientError, TruncatedError
+from summarize.errors import (
+    DeadlineExceededError,
+    InvalidOutputError,
+    TransientError,
+    TruncatedError,
+)
 
-__all__ = ["RetryingBackend"]
+__all__ = ["RetryingSender"]
 
 logger = logging.getLogger(__name__)
 
 
-class RetryingBackend:
-    """Wraps a backend; calls it again after transient failures, as `policy` allows."""
+class RetryingSender:
+    """Wraps a sender; sends a request again after transient failures, as `policy` allows."""
 
-    def __init__(self, wrapped: Backend, policy: RetryPolicy) -> None:
+    def __init__(self, wrapped: Sender, policy: RetryPolicy) -> None:
         self.wrapped = wrapped
         self.policy = policy
+        if policy.jitter:
+            self._backoff: Any = wait_random_exponential(
+                multiplier=policy.initial_wait, max=policy.max_wait
+            )
+        else:
+            self._backoff = wait_exponential(multiplier=policy.initial_wait, max=policy.max_wait)
 
     @property
     def kind(self) -> BackendKind:
-        """The wrapped backend's kind."""
+        """The wrapped sender's kind."""
         return self.wrapped.kind
 
     @property
     def model(self) -> str:
-        """The wrapped backend's model."""
+        """The wrapped sender's model."""
         return self.wrapped.model
 
-    def complete(self, request: ExtractionRequest) -> Completion:
-        """Call the wrapped backend, retrying transient failures."""
-        run = _Run(self.policy, request)
+    def send(self, body: ChatBody, budget: CallBudget) -> Any:
+        """Send `body`, retrying transient failures."""
+        run = _Request(self, budget)
         for attempt in Retrying(sleep=self.policy.sleep, **run.tenacity_kwargs()):
             with attempt:
-                completion = self.wrapped.complete(run.next_request())
-        return completion
+                answer = self.wrapped.send(body, budget)
+        return answer
 
-    async def acomplete(self, request: ExtractionRequest) -> Completion:
-        """Async twin of `complete`: the same policy, awaiting its sleeps."""
-        run = _Run(self.policy, request)
+    async def asend(self, body: ChatBody, budget: CallBudget) -> Any:
+        """Async twin of `send`: the same policy, awaiting its sleeps."""
+        run = _Request(self, budget)
         async for attempt in AsyncRetrying(sleep=self.policy.asleep, **run.tenacity_kwargs()):
             with attempt:
-                completion = await self.wrapped.acomplete(run.next_request())
-        return completion
+                answer = await self.wrapped.asend(body, budget)
+        return answer
 
     def close(self) -> None:
-        """Close the wrapped backend."""
+        """Close the wrapped sender."""
         self.wrapped.close()
 
     async def aclose(self) -> None:
-        """Close the wrapped backend's async connections."""
+        """Close the wrapped sender's async connections."""
         await self.wrapped.aclose()
 
 
-class _Run:
-    """The retry state of one call: its deadline and whether truncation was retried."""
+class _Request:
+    """The retry state of one request: the policy's rules applied to the call's budget."""
 
-    def __init__(self, policy: RetryPolicy, request: ExtractionRequest) -> None:
-        self.policy = policy
-        self.request = request
-        self.started = policy.clock()
-        self.truncation_retried = False
-        if policy.jitter:
-            self.backoff: Any = wait_random_exponential(
-                multiplier=policy.initial_wait, max=policy.max_wait
+    def __init__(self, layer: RetryingSender, budget: CallBudget) -> None:
+        self.policy = layer.policy
+        self.backoff = layer._backoff
+        self.model = layer.model
+        self.budget = budget
+        self.ensure_allowed()
+
+    def ensure_allowed(self) -> None:
+        """Raise when the call may not make another request (only re-asks get here late)."""
+        budget = self.budget
+        if budget.requests_left() <= 0:
+            raise InvalidOutputError(
+                f"the model's answer was invalid and the call's {budget.max_requests} "
+                "requests (max_requests) are spent",
+                model=self.model,
+                status=200,
             )
-        else:
-            self.backoff = wait_exponential(multiplier=policy.initial_wait, max=policy.max_wait)
+        if not budget.time_for_another():
+            left = max(budget.time_left() or 0.0, 0.0)
+            raise DeadlineExceededError(
+                f"the call's deadline of {budget.deadline:g}s leaves {left:.2f}s, too little "
+                f"for re-ask {budget.journal.answers} (the last answer was invalid)",
+                model=self.model,
+            )
 
     def tenacity_kwargs(self) -> dict[str, Any]:
         return {
@@ -96,38 +124,28 @@ class _Run:
             "reraise": True,
         }
 
-    def remaining(self) -> float | None:
-        if self.policy.deadline is None:
-            return None
-        return self.policy.deadline - (self.policy.clock() - self.started)
-
-    def next_request(self) -> ExtractionRequest:
-        """The request for the next try: the time left as its timeout, a grown max_tokens."""
-        remaining = self.remaining()
-        if remaining is not None:
-            return replace(self.request, timeout=max(remaining, 0.001))
-        return self.request
-
     def retryable(self, error: BaseException) -> bool:
         if isinstance(error, TransientError):
             return True
+        budget = self.budget
         if (
             isinstance(error, TruncatedError)
             and self.policy.retry_truncated
-            and not self.truncation_retried
-            and self.request.max_tokens is not None
+            and not budget.truncation_retried
+            and budget.max_tokens is not None
         ):
-            self.truncation_retried = True
-            self.request = replace(self.request, max_tokens=self.request.max_tokens * 2)
+            # Decided here because this is where tenacity says a retry follows.
+            budget.truncation_retried = True
+            budget.max_tokens *= 2
             return True
         return False
 
     def wait(self, state: RetryCallState) -> float:
-        """Back-off with full jitter; a server's Retry-After instead, when it sent one."""
+        """Back-off with full jitter; the server's Retry-After instead, when it sent one."""
         error = state.outcome.exception() if state.outcome else None
         if isinstance(error, TruncatedError):
             return 0.0
-        if isinstance(error, RateLimitError) and error.retry_after is not None:
+        if isinstance(error, TransientError) and error.retry_after is not None:
             return min(error.retry_after, self.policy.max_wait)
         return float(self.backoff(state))
 
@@ -135,13 +153,15 @@ class _Run:
         error = state.outcome.exception() if state.outcome else None
         if isinstance(error, TransientError) and state.attempt_number >= self.policy.max_attempts:
             return True
-        remaining = self.remaining()
-        return remaining is not None and state.upcoming_sleep >= remaining
+        if self.budget.requests_left() <= 0:
+            return True
+        left = self.budget.time_left()
+        return left is not None and state.upcoming_sleep >= left
 
     def before_sleep(self, state: RetryCallState) -> None:
         wait = state.upcoming_sleep
         error = state.outcome.exception() if state.outcome else None
-        record = self.request.journal.waited(wait)
+        record = self.budget.journal.waited(wait)
         logger.info(
             "model call failed (%s); retry %d in %.2fs",
             error,

@@ -193,10 +193,10 @@ def test_api_key_is_not_shown_in_repr() -> None:
 
 
 def test_default_local_backend_keeps_the_local_model_name() -> None:
-    from summarize.backends import open_backend
+    from summarize.backends import open_sender
     from summarize.testing import FakeLLM
 
-    backend = open_backend(Settings(), transport=FakeLLM().transport)
+    backend = open_sender(Settings(), transport=FakeLLM().transport)
     assert (backend.kind, backend.model) == ("local", "local")
 
 

@@ -419,3 +419,41 @@ def test_article_is_sent_verbatim_never_rendered_as_a_template(text: str) -> Non
     fake = FakeLLM({"summary": "An article."})
     fake.summarizer(max_reasks=0).summarize(text)
     assert text in fake.requests[0]["messages"][-1]["content"], "the article was altered"
+
+
+@pytest.mark.parametrize("policy", ["drop", "keep", "raise"])
+def test_an_invented_quote_in_the_last_allowed_answer_goes_to_the_policy(
+    seed_article: str, policy: str
+) -> None:
+    """A schema-invalid answer spends the re-ask; the next answer's invented quote is not
+    a validation error but a case for the `ungrounded` policy."""
+    fake = FakeLLM({"summary": "x", "venues": [{"place": 7}]}, with_invented_rebuttal())
+    summarizer = fake.summarizer(max_reasks=1, ungrounded=policy)
+    if policy == "raise":
+        with pytest.raises(GroundingError):
+            summarizer.summarize(seed_article)
+        assert fake.calls == 2
+        return
+    summary = summarizer.summarize(seed_article)
+    assert fake.calls == 2 and summary.meta.attempts == 2
+    if policy == "drop":
+        assert [r.id for r in summary.rebuttals] == ["r1"] and summary.meta.dropped_items == 1
+    else:
+        invented = summary.get("r2")
+        assert invented is not None and not invented.grounded
+
+
+def test_none_passed_explicitly_leaves_sampling_fields_out(seed_article: str) -> None:
+    fake = FakeLLM(good_draft())
+    fake.summarizer(temperature=None, max_tokens=None).summarize(seed_article)
+    options = {"base_url": FAKE_BASE_URL, "api_key": "k", "transport": fake.transport}
+    summarize(seed_article, "m", temperature=None, max_tokens=None, cache=False, **options)
+    for body in fake.requests:
+        assert "max_tokens" not in body and "temperature" not in body, sorted(body)
+
+
+def test_none_for_a_required_setting_is_a_config_error() -> None:
+    from summarize import ConfigError
+
+    with pytest.raises(ConfigError, match="timeout must not be None"):
+        Summarizer("m", api_key="k", timeout=None, cache=False)

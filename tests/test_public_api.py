@@ -9,6 +9,7 @@ import summarize.errors as errors_module
 from summarize.errors import (
     AuthenticationError,
     BackendError,
+    DeadlineExceededError,
     InvalidOutputError,
     MalformedResponseError,
     RateLimitError,
@@ -32,6 +33,7 @@ PUBLIC_API = [
     "CacheError",
     "CacheWarning",
     "ConfigError",
+    "DeadlineExceededError",
     "EmptyInputError",
     "Evidence",
     "GroundingError",
@@ -126,6 +128,7 @@ def test_every_error_is_a_summarize_error(error: type[BaseException]) -> None:
         (RateLimitError, TransientError),
         (ServiceUnavailableError, TransientError),
         (RequestTimeoutError, TransientError),
+        (DeadlineExceededError, RequestTimeoutError),
         (RequestRejectedError, BackendError),
         (AuthenticationError, RequestRejectedError),
         (ResponseError, BackendError),

@@ -22,6 +22,7 @@ from summarize import (
     ArticleSummary,
     AuthenticationError,
     BackendError,
+    DeadlineExceededError,
     InvalidOutputError,
     MalformedResponseError,
     RateLimitError,
@@ -48,7 +49,7 @@ from summarize.testing import (
     Truncated,
 )
 
-from .test_pipeline import good_draft
+from .test_pipeline import good_draft, with_invented_rebuttal
 
 Flavour = Literal["sync", "async"]
 GOOD = good_draft()
@@ -143,6 +144,21 @@ MATRIX: dict[str, Case] = {
         ServiceUnavailableError,
         (1.0, 2.0, 4.0),  # the next wait (8 s) would end past the 10 s deadline
         options={"jitter": False, "initial_wait": 1.0, "max_attempts": 50, "deadline": 10.0},
+    ),
+    "503 Retry-After: 20": ok_after(
+        HTTPFailure(503, headers={"retry-after": "20"}), "unavailable", retry_after=20.0
+    ),
+    "502 retry-after-ms": ok_after(
+        HTTPFailure(502, headers={"retry-after-ms": "2500"}), "unavailable", retry_after=2.5
+    ),
+    "500 Retry-After over max_wait": Case(
+        (HTTPFailure(500, headers={"retry-after": "120"}), GOOD), 2, sleeps=(30.0,)
+    ),
+    "503 Retry-After past the deadline": Case(
+        (HTTPFailure(503, headers={"retry-after": "20"}), GOOD),
+        1,
+        ServiceUnavailableError,
+        options={"deadline": 10.0},
     ),
     "persistent 429 honours Retry-After each time": Case(
         (HTTPFailure(429, headers={"retry-after": "2"}),),
@@ -388,3 +404,123 @@ def test_a_failing_on_retry_hook_does_not_fail_the_call(
         summary = run(summarizer, seed_article, "sync")
     assert summary.meta.attempts == 2
     assert any("on_retry hook raised" in r.getMessage() for r in caplog.records)
+
+
+# --- the call's budget: re-asks, requests, deadline --------------------------------------------
+
+
+def slow(*script: Reply, latency: float) -> FakeLLMServer:
+    return FakeLLMServer(FakeLLM(*script, latency=latency))
+
+
+def messages(server: FakeLLMServer, request: int) -> list[dict[str, Any]]:
+    return server.fake.requests[request - 1]["messages"]  # type: ignore[no-any-return]
+
+
+def test_a_transient_failure_during_a_reask_retries_that_reask(
+    serve: Any, flavour: Flavour, seed_article: str
+) -> None:
+    """The conversation goes on where it failed: the retried request is the re-ask itself."""
+    server = serve(with_invented_rebuttal(), HTTPFailure(503), GOOD)
+    summarizer = Summarizer("m", base_url=server.base_url, api_key="k", retry=FakeClock().policy())
+    summary = run(summarizer, seed_article, flavour)
+
+    assert server.fake.calls == 3
+    first, reask, retried = (messages(server, n) for n in (1, 2, 3))
+    assert len(reask) > len(first), "request 2 is not a re-ask"
+    assert retried == reask, "the 503 threw the re-ask away and started over"
+    assert [a.outcome for a in summary.meta.attempt_log] == ["invalid_output", "unavailable", "ok"]
+    assert [r.id for r in summary.rebuttals] == ["r1"]
+
+
+def test_retries_and_reasks_do_not_multiply(serve: Any, seed_article: str) -> None:
+    """Once the re-asks are used up, one more failure ends the call (it used to make 12)."""
+    invalid, unavailable = SCHEMA_INVALID, HTTPFailure(503)
+    server = serve(*([invalid, invalid, unavailable] * 4))
+    summarizer = Summarizer("m", base_url=server.base_url, api_key="k", retry=FakeClock().policy())
+    with pytest.raises(InvalidOutputError) as info:
+        run(summarizer, seed_article, "sync")
+    assert server.fake.calls == 4 == info.value.attempts
+    outcomes = [a.outcome for a in info.value.attempt_log]
+    assert outcomes == ["invalid_output", "invalid_output", "unavailable", "invalid_output"]
+
+
+@pytest.mark.parametrize(
+    ("script", "options", "error", "requests"),
+    [
+        ((HTTPFailure(503),), {"max_requests": 3}, ServiceUnavailableError, 3),
+        (
+            (SCHEMA_INVALID, HTTPFailure(503), SCHEMA_INVALID, GOOD),
+            {"max_requests": 3},
+            InvalidOutputError,
+            3,
+        ),
+        ((HTTPFailure(503),), {}, ServiceUnavailableError, 4),  # max_attempts first
+        (
+            (HTTPFailure(503), HTTPFailure(503), SCHEMA_INVALID) + (HTTPFailure(503),) * 9,
+            {},
+            ServiceUnavailableError,
+            6,
+        ),  # default: max_attempts + max_reasks
+    ],
+    ids=["transient", "at a re-ask", "per-request tries", "default"],
+)
+def test_max_requests_bounds_every_request_of_a_call(
+    serve: Any,
+    seed_article: str,
+    script: tuple[Reply, ...],
+    options: dict[str, Any],
+    error: type[BackendError],
+    requests: int,
+) -> None:
+    server = serve(*script)
+    summarizer = Summarizer(
+        "m", base_url=server.base_url, api_key="k", retry=FakeClock().policy(), **options
+    )
+    with pytest.raises(error) as info:
+        run(summarizer, seed_article, "sync")
+    assert type(info.value) is error
+    assert server.fake.calls == requests == info.value.attempts == len(info.value.attempt_log)
+    if error is InvalidOutputError:
+        assert "max_requests" in str(info.value)
+
+
+def test_timeout_is_per_request_not_a_cap_on_reasks(flavour: Flavour, seed_article: str) -> None:
+    """timeout=1.0 and three 0.5 s answers: all three are asked for (instructor stopped at 2)."""
+    with slow(SCHEMA_INVALID, SCHEMA_INVALID, GOOD, latency=0.5) as server:
+        summarizer = Summarizer("m", base_url=server.base_url, api_key="k", timeout=1.0)
+        summary = run(summarizer, seed_article, flavour)
+        assert server.fake.calls == 3 and summary.meta.attempts == 3
+        assert summary.venues[0].place == "Moscow"
+
+
+def test_the_deadline_bounds_reasks_and_says_so(flavour: Flavour, seed_article: str) -> None:
+    """deadline=1.0 with 0.4 s invalid answers: no re-ask starts that would end past it."""
+    with slow(SCHEMA_INVALID, latency=0.4) as server:
+        summarizer = Summarizer(
+            "m",
+            base_url=server.base_url,
+            api_key="k",
+            max_reasks=5,
+            retry=RetryPolicy(deadline=1.0),
+        )
+        started = time.monotonic()
+        with pytest.raises(DeadlineExceededError) as info:
+            run(summarizer, seed_article, flavour)
+        elapsed = time.monotonic() - started
+        assert isinstance(info.value, RequestTimeoutError)
+        assert elapsed < 1.0, f"the 1.0 s deadline let the call run {elapsed:.2f}s"
+        assert server.fake.calls == 2 == info.value.attempts, "a re-ask ran past the deadline"
+        assert "deadline" in str(info.value)
+
+
+def test_an_answer_the_deadline_leaves_no_reask_for_goes_to_the_policy(
+    seed_article: str,
+) -> None:
+    with slow(with_invented_rebuttal(), latency=0.4) as server:
+        summarizer = Summarizer(
+            "m", base_url=server.base_url, api_key="k", retry=RetryPolicy(deadline=0.6)
+        )
+        summary = run(summarizer, seed_article, "sync")
+        assert server.fake.calls == 1
+        assert [r.id for r in summary.rebuttals] == ["r1"] and summary.meta.dropped_items == 1

@@ -1,17 +1,30 @@
-"""What every backend layer accepts and returns. No SDK imports here."""
+"""What the backend layers accept and return. No SDK imports here.
+
+A call goes down two interfaces:
+
+- `Backend` turns an `ExtractionRequest` into a validated `Completion`; instructor's re-ask
+  loop lives behind it (`summarize.backends.structured`).
+- `Sender` makes one HTTP request of that loop. `summarize.retry.RetryingSender` wraps the
+  one that talks to the endpoint (`summarize.backends.http`) and is one, so a transient
+  failure is retried where it happened, re-asks included.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
 
+from summarize.budget import CallBudget
 from summarize.draft import DraftSummary
 from summarize.journal import CallJournal
 from summarize.prompts import Message
 
-__all__ = ["Backend", "BackendKind", "Completion", "ExtractionRequest"]
+__all__ = ["Backend", "BackendKind", "ChatBody", "Completion", "ExtractionRequest", "Sender"]
 
 BackendKind = Literal["local", "openai"]
+
+#: The keyword arguments of one ``chat.completions.create`` request, as instructor built them.
+ChatBody = dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,19 +34,22 @@ class ExtractionRequest:
     Attributes:
         messages: The rendered prompt.
         article: The article text quotes must come from (for the re-ask check).
-        max_reasks: Re-asks allowed after invalid output or ungrounded quotes.
-        max_tokens: Cap on the answer; None leaves it out of the request.
-        timeout: Seconds this request may take, when less than the configured timeout
-            (the retry layer sets it from what is left of its deadline).
-        journal: Where every layer records the attempts of this call.
+        budget: What the call may spend (requests, answers, time) and its journal.
     """
 
     messages: tuple[Message, ...]
     article: str
-    max_reasks: int
-    max_tokens: int | None = None
-    timeout: float | None = None
-    journal: CallJournal = field(default_factory=CallJournal, compare=False)
+    budget: CallBudget
+
+    @property
+    def journal(self) -> CallJournal:
+        """Where every layer records the requests of this call."""
+        return self.budget.journal
+
+    @property
+    def max_reasks(self) -> int:
+        """Re-asks allowed after invalid output or ungrounded quotes."""
+        return self.budget.max_answers - 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,9 +65,7 @@ class Completion:
     model: str
 
 
-class Backend(Protocol):
-    """Turns a request into a completion. Layers (retry, cache) wrap one and are one."""
-
+class _Named(Protocol):
     @property
     def kind(self) -> BackendKind:
         """Either local (the in-process model) or openai (an HTTP endpoint)."""
@@ -62,6 +76,18 @@ class Backend(Protocol):
         """The model asked."""
         ...
 
+    def close(self) -> None:
+        """Release the connections the sync path opened."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release the connections the async path opened in the running event loop."""
+        ...
+
+
+class Backend(_Named, Protocol):
+    """Turns a request into a validated completion, re-asking after invalid answers."""
+
     def complete(self, request: ExtractionRequest) -> Completion:
         """Answer `request`, blocking."""
         ...
@@ -70,10 +96,18 @@ class Backend(Protocol):
         """Answer `request` without blocking the event loop."""
         ...
 
-    def close(self) -> None:
-        """Release the connections `complete` opened."""
+
+class Sender(_Named, Protocol):
+    """Makes one chat-completion request. Layers (retry) wrap one and are one.
+
+    Returns the SDK's chat completion, which layers pass through untouched; every failure is
+    a `summarize.errors.BackendError`, already recorded in ``budget.journal``.
+    """
+
+    def send(self, body: ChatBody, budget: CallBudget) -> Any:
+        """Send `body`, blocking."""
         ...
 
-    async def aclose(self) -> None:
-        """Release the connections `acomplete` opened in the running event loop."""
+    async def asend(self, body: ChatBody, budget: CallBudget) -> Any:
+        """Send `body` without blocking the event loop."""
         ...
