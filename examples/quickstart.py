@@ -17,6 +17,7 @@ print(summary.summary, "\n")
 for item in summary.items():
     print(item.id, type(item).__name__, item.model_dump(exclude={"evidence"}))
     for e in item.evidence:
-        # Offsets are verified: this slice is the quote (up to typography for non-exact matches).
+        # Offsets are verified: for grounded evidence this slice IS the quote, whatever matched.
+        assert e.start is not None and e.end is not None and article[e.start : e.end] == e.quote
         print(f"   {e.match:10} {article[e.start : e.end]!r}  ({e.attribution}, via {e.via})")
 print("\n", summary.meta)
