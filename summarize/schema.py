@@ -249,6 +249,14 @@ class Meta(_Frozen):
     latency_s: float = Field(0.0, description="Wall time of the model call(s), in seconds.")
     dropped_items: int = Field(0, description="Items dropped because no evidence was grounded.")
     dropped_evidence: int = Field(0, description="Ungrounded quotes removed from kept items.")
+    instruction_spans: tuple[tuple[int, int], ...] = Field(
+        (),
+        description="Passages of the article (start, end) addressed to an AI model rather "
+        "than a reader ('ignore previous instructions ...'): possible prompt injection.",
+    )
+    dropped_injected: int = Field(
+        0, description="Items dropped because their only evidence lies in such a passage."
+    )
     cache_error: str | None = Field(
         None, description="Why this summary could not be stored in the cache, when it could not."
     )
