@@ -4,8 +4,10 @@
 
 A miss runs the whole pipeline (openai SDK + instructor + grounding) against `FakeLLM`'s
 in-memory transport, so it is as cheap as a miss can be: a real model adds seconds, and
-every ratio here is a floor. A hit is key + store read + envelope check. Redis runs when a
-``redis-server`` binary is found (the benchmark starts its own on a free port).
+every ratio here is a floor. A hit is key + store read + envelope check + assembling the
+stored draft in the article by today's rules (grounding, attribution, event codes): no
+model call. Redis runs when a ``redis-server`` binary is found (the benchmark starts its
+own on a free port).
 """
 
 from __future__ import annotations

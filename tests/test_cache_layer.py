@@ -11,7 +11,8 @@ import json
 import logging
 import sqlite3
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import closing
 from dataclasses import replace
 from pathlib import Path
@@ -19,15 +20,24 @@ from typing import Any
 
 import pytest
 
+import summarize.assemble
+import summarize.event_codes
 from summarize import ArticleSummary, AuthenticationError, GroundingError, Summarizer
 from summarize.cache import Cache, CacheError, MemoryCache, RedisCache, SQLiteCache
 from summarize.cache.key import CACHE_FORMAT, KeyMaker, key_fields, normalize_article
 from summarize.config import Settings
+from summarize.draft import DraftSummary
+from summarize.errors import CacheWarning
 from summarize.prompts import load_prompt
+from summarize.schema import Meta
 from summarize.testing import FAKE_BASE_URL, FakeLLM, FakeLLMServer, HTTPFailure
 
+from . import test_cache_stores
 from .fixtures_redis import RedisServer
+from .test_cache_stores import read_only
 from .test_pipeline import INVENTED, good_draft, with_invented_rebuttal
+
+world_dir = test_cache_stores.world_dir  # the fixture, shared
 
 
 def cached(fake: FakeLLM, store: Cache | str, **options: Any) -> Summarizer:
@@ -89,7 +99,8 @@ def test_stored_value_is_a_json_envelope_never_a_pickle(tmp_path: Path, seed_art
     assert not data.startswith(b"\x80"), "pickle protocol header in the stored bytes"
     envelope = json.loads(data)
     assert envelope["format"] == CACHE_FORMAT and len(envelope["schema"]) == 16
-    assert ArticleSummary.model_validate(envelope["summary"]).venues[0].place == "Moscow"
+    assert DraftSummary.model_validate(envelope["draft"]).venues[0].place == "Moscow"
+    assert Meta.model_validate(envelope["meta"]).model == "fake-model"
     assert "api_key" not in data.decode() and "fake-key" not in data.decode()
 
 
@@ -104,7 +115,7 @@ def test_redis_value_is_json(redis_server: RedisServer, seed_article: str) -> No
     raw = client.get(key)
     client.close()
     assert isinstance(raw, bytes) and not raw.startswith(b"\x80")
-    assert json.loads(raw)["summary"]["venues"][0]["place"] == "Moscow"
+    assert json.loads(raw)["draft"]["venues"][0]["place"] == "Moscow"
 
 
 # --- keys ------------------------------------------------------------------------------------
@@ -238,16 +249,38 @@ def test_an_unusable_entry_is_a_logged_miss_then_overwritten(
     assert cached(fake, store).summarize(seed_article).meta.cache_hit, "not overwritten"
 
 
-def test_an_envelope_with_a_corrupted_summary_is_a_miss(seed_article: str) -> None:
+def test_an_envelope_with_a_corrupted_draft_is_a_miss(seed_article: str) -> None:
     store = MemoryCache()
     fake = FakeLLM(good_draft())
     summarizer = cached(fake, store)
     summarizer.summarize(seed_article)
     key = summarizer.cache.key(seed_article)
     envelope = json.loads(store.get(key) or "")
-    envelope["summary"]["venues"][0]["evidence"] = "corrupted"
+    envelope["draft"]["venues"][0]["evidence"] = "corrupted"
     store.set(key, json.dumps(envelope))
     assert not summarizer.summarize(seed_article).meta.cache_hit and fake.calls == 2
+
+
+def attributions(summary: ArticleSummary) -> set[str]:
+    return {e.attribution for item in summary.items() for e in item.evidence}
+
+
+def test_a_hit_follows_todays_rules_not_those_it_was_stored_under(
+    store: Cache, seed_article: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake = FakeLLM(good_draft())
+    stored = cached(fake, store).summarize(seed_article)
+    assert attributions(stored) == {"direct_quote"} and stored.venues[0].cameo == "036"
+
+    # A later release changes how attribution is checked and which codes fit a venue.
+    monkeypatch.setattr(summarize.assemble, "verified_attribution", lambda *_, **__: "indirect")
+    monkeypatch.setitem(summarize.event_codes._CAMEO_FIT, "venue", frozenset())
+    again = cached(fake, store).summarize(seed_article)
+
+    assert again.meta.cache_hit and fake.calls == 1
+    assert attributions(again) == {"indirect"}, "a hit kept the attribution rule it was made by"
+    assert again.venues[0].cameo is None, "a hit kept the event-code table it was made with"
+    assert (again.meta.model, again.meta.prompt) == (stored.meta.model, stored.meta.prompt)
 
 
 # --- a failing store ---------------------------------------------------------------------------
@@ -284,16 +317,96 @@ def test_unreachable_redis_can_be_made_to_raise(seed_article: str) -> None:
     store.close()
 
 
-def test_read_only_sqlite_location_degrades(tmp_path: Path, seed_article: str) -> None:
-    locked = tmp_path / "ro"
-    locked.mkdir()
-    locked.chmod(0o500)
-    try:
-        fake = FakeLLM(good_draft())
-        summary = cached(fake, f"sqlite:///{locked / 'sub' / 'c.db'}").summarize(seed_article)
-    finally:
-        locked.chmod(0o700)
-    assert summary.venues[0].place == "Moscow" and fake.calls == 1
+def test_read_only_sqlite_location_degrades(
+    world_dir: Path, seed_article: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    fake = FakeLLM(good_draft())
+    summarizer = cached(fake, f"sqlite:///{world_dir / 'sub' / 'c.db'}")
+    with read_only(world_dir), caplog.at_level(logging.WARNING, logger="summarize"):
+        first = summarizer.summarize(seed_article)
+        again = summarizer.summarize(seed_article)
+    assert first.venues[0].place == "Moscow" and not again.meta.cache_hit and fake.calls == 2
+    assert not (world_dir / "sub").exists(), "the read-only location was written to"
+    warnings = [r for r in caplog.records if "going on without it" in r.getMessage()]
+    assert len(warnings) == 1, f"{len(warnings)} warnings: the store did not fail, or too often"
+    assert first.meta.cache_error and "could not" in first.meta.cache_error
+
+
+@pytest.mark.parametrize("url_options", ["", "?mode=ro"], ids=["detected", "mode=ro"])
+def test_a_prebuilt_read_only_sqlite_cache_serves_hits(
+    world_dir: Path, seed_article: str, url_options: str
+) -> None:
+    path = world_dir / "prebuilt.db"
+    with cached(FakeLLM(good_draft()), f"sqlite:///{path}") as builder:
+        builder.summarize(seed_article)
+    for built in world_dir.iterdir():
+        built.chmod(0o444)
+    fake = FakeLLM(good_draft())
+    reader = cached(fake, f"sqlite:///{path}{url_options}", cache_errors="raise")
+    with read_only(world_dir):
+        summary = reader.summarize(seed_article)
+        reader.close()
+    assert summary.meta.cache_hit and fake.calls == 0, "the read-only cache served no hit"
+    assert summary.venues[0].place == "Moscow"
+
+
+# --- a failed write: the summary is paid for ----------------------------------------------------
+
+
+@pytest.fixture
+def unwritable_redis(redis_server: RedisServer) -> str:
+    """A Redis user that may read but not write (as a full or read-only Redis answers)."""
+    reply = redis_server.command(
+        b"ACL", b"SETUSER", b"reader", b"on", b">pw", b"~*", b"+@all", b"-@write"
+    )
+    assert reply == b"+OK", reply
+    return f"redis://reader:pw@127.0.0.1:{redis_server.port}/0"
+
+
+def summarize_with(api: str, summarizer: Summarizer, article: str) -> ArticleSummary:
+    """Summarize through the sync or the async path (closing what that path opened)."""
+    if api == "sync":
+        return summarizer.summarize(article)
+
+    async def run() -> ArticleSummary:
+        try:
+            return await summarizer.asummarize(article)
+        finally:
+            await summarizer.aclose()
+            assert summarizer.cache is not None
+            await summarizer.cache.store.aclose()
+
+    return asyncio.run(run())
+
+
+@pytest.mark.parametrize("api", ["sync", "async"])
+def test_raise_mode_returns_a_summary_the_store_would_not_take_with_a_warning(
+    api: str, unwritable_redis: str, seed_article: str
+) -> None:
+    fake, store = FakeLLM(good_draft()), RedisCache(unwritable_redis)
+    summarizer = cached(fake, store, cache_errors="raise")
+    with pytest.warns(CacheWarning, match="not cached: CacheError: .*no permissions") as caught:
+        summary = summarize_with(api, summarizer, seed_article)
+    store.close()
+    assert summary.venues[0].place == "Moscow" and fake.calls == 1, "the paid summary was lost"
+    assert len(caught) == 1 and caught[0].filename == __file__, "warned from the wrong place"
+    assert summary.meta.cache_error and "no permissions" in summary.meta.cache_error
+    assert "\n" not in summary.meta.cache_error
+
+
+@pytest.mark.parametrize("api", ["sync", "async"])
+def test_warn_mode_logs_a_failed_write_once_and_says_so_in_the_meta(
+    api: str, unwritable_redis: str, seed_article: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    fake, store = FakeLLM(good_draft()), RedisCache(unwritable_redis)
+    summarizer = cached(fake, store)
+    with caplog.at_level(logging.WARNING, logger="summarize"):
+        summaries = [summarize_with(api, summarizer, seed_article) for _ in range(2)]
+    store.close()
+    assert fake.calls == 2 and all(s.venues[0].place == "Moscow" for s in summaries)
+    assert all(s.meta.cache_error and "no permissions" in s.meta.cache_error for s in summaries)
+    warnings = [r for r in caplog.records if "going on without it" in r.getMessage()]
+    assert len(warnings) == 1, f"{len(warnings)} warnings for one failing store"
 
 
 # --- single-flight ----------------------------------------------------------------------------
@@ -332,6 +445,75 @@ async def test_fifty_tasks_asking_the_same_make_one_request(seed_article: str) -
     assert server.fake.calls == 1, f"{server.fake.calls} requests for 50 identical calls"
     assert sum(not r.meta.cache_hit for r in results) == 1
     assert all(content(r) == content(results[0]) for r in results)
+
+
+def twin_of(article: str) -> str:
+    """The same article with CRLF line ends and trailing spaces: one cache key, other offsets."""
+    return article.replace("\n", "  \r\n")
+
+
+def spans(summary: ArticleSummary) -> list[tuple[int | None, int | None]]:
+    return [(e.start, e.end) for item in summary.items() for e in item.evidence]
+
+
+def assert_grounded_in(summary: ArticleSummary, text: str) -> None:
+    """Offsets index `text` itself: as an uncached call on `text` finds them."""
+    alone = FakeLLM(good_draft()).summarizer().summarize(text)
+    assert spans(summary) == spans(alone), "offsets index another text than the caller's"
+    marks = ' "\u201c\u201d\u00ab\u00bb'
+    for e in (e for item in summary.items() for e in item.evidence if e.grounded):
+        assert text[e.start : e.end].strip(marks) == e.quote.strip(marks), e
+
+
+def wait_for(condition: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + 10
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.005)
+
+
+def test_a_twin_arriving_mid_flight_gets_offsets_in_its_own_text(seed_article: str) -> None:
+    fake = FakeLLM(good_draft(), latency=0.5)
+    summarizer = cached(fake, MemoryCache())
+    twin = twin_of(seed_article)
+    results: dict[str, ArticleSummary] = {}
+
+    def ask(text: str) -> None:
+        results[text] = summarizer.summarize(text)
+
+    leader = threading.Thread(target=ask, args=(seed_article,))
+    leader.start()
+    wait_for(lambda: fake.calls == 1)
+    waiter = threading.Thread(target=ask, args=(twin,))
+    waiter.start()
+    for thread in (leader, waiter):
+        thread.join(timeout=30)
+
+    assert fake.calls == 1 and results[twin].meta.cache_hit
+    assert results[twin].meta.latency_s > 0.2, "the twin came too late to wait for the leader"
+    assert_grounded_in(results[seed_article], seed_article)
+    assert_grounded_in(results[twin], twin)
+    assert spans(results[seed_article]) != spans(results[twin])
+
+
+async def test_a_twin_task_arriving_mid_flight_gets_offsets_in_its_own_text(
+    seed_article: str,
+) -> None:
+    twin = twin_of(seed_article)
+    with FakeLLMServer(FakeLLM(good_draft(), latency=0.5)) as server:
+        summarizer = Summarizer("m", base_url=server.base_url, api_key="k", cache="memory")
+        leader = asyncio.create_task(summarizer.asummarize(seed_article))
+        while server.fake.calls == 0:
+            await asyncio.sleep(0.005)
+        shared = await asyncio.wait_for(summarizer.asummarize(twin), 10)
+        first = await asyncio.wait_for(leader, 10)
+        await summarizer.aclose()
+
+    assert server.fake.calls == 1 and shared.meta.cache_hit
+    assert shared.meta.latency_s > 0.2, "the twin came too late to wait for the leader"
+    assert_grounded_in(first, seed_article)
+    assert_grounded_in(shared, twin)
+    assert spans(first) != spans(shared)
 
 
 def test_waiters_get_the_leaders_error_and_nothing_is_cached(seed_article: str) -> None:

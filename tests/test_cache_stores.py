@@ -457,19 +457,28 @@ def test_a_newer_cache_format_is_refused(tmp_path: Path, make_store: Callable[..
 
 
 @contextlib.contextmanager
-def read_only(directory: Path) -> Iterator[None]:
-    """Make `directory` unwritable for this process, dropping root's privileges if need be."""
-    directory.chmod(0o555)
+def unprivileged() -> Iterator[None]:
+    """Run as `nobody` when root: root writes through the mode bits that tests rely on."""
     as_root = os.geteuid() == 0
     try:
         if as_root:
             os.setegid(65534)
-            os.seteuid(65534)  # nobody: root would write through the mode bits
+            os.seteuid(65534)
         yield
     finally:
         if as_root:
             os.seteuid(0)
             os.setegid(0)
+
+
+@contextlib.contextmanager
+def read_only(directory: Path) -> Iterator[None]:
+    """Make `directory` unwritable for this process, dropping root's privileges if need be."""
+    directory.chmod(0o555)
+    try:
+        with unprivileged():
+            yield
+    finally:
         directory.chmod(0o755)
 
 
@@ -501,15 +510,57 @@ def test_a_read_only_directory_is_a_cache_error(
     assert not (world_dir / "cache").exists()
 
 
-def test_a_cache_file_that_cannot_be_written_is_a_cache_error(
-    world_dir: Path, make_store: Callable[..., Any]
+def entry_rows(path: Path) -> list[Any]:
+    return sqlite_rows(path, "SELECT cache_key, value, accessed_at FROM entries ORDER BY 1")
+
+
+@pytest.mark.parametrize("directory", ["unwritable", "writable"])
+def test_a_cache_file_this_process_cannot_write_serves_reads(
+    directory: str, world_dir: Path, make_store: Callable[..., Any], clock: FakeClock
 ) -> None:
     path = world_dir / "cache.db"
-    make_store("sqlite", path=path).set("k", "{}")
-    for leftover in world_dir.iterdir():
-        leftover.chmod(0o444)
-    with read_only(world_dir), pytest.raises(CacheError):
-        make_store("sqlite", path=path).set("k2", "{}")
+    writer = make_store("sqlite", path=path)
+    writer.set("k", SUMMARY)
+    writer.set("expiring", "{}", ttl=5)
+    writer.close()
+    before = entry_rows(path)
+    path.chmod(0o444)
+    clock.advance(10)
+    reader = make_store("sqlite", path=path)
+    if directory == "writable":  # WAL's side files can be made: a plain read-only open
+        world_dir.chmod(0o777)
+    with read_only(world_dir) if directory == "unwritable" else unprivileged():
+        assert reader.get("k") == SUMMARY, "a read-only file served no hit"
+        assert reader.get("expiring") is None
+        assert reader.stats().entries == 1
+        with pytest.raises(CacheError, match="could not write") as caught:
+            reader.set("k2", "{}")
+        assert reader.get("k") == SUMMARY, "a failed write broke later reads"
+        reader.close()
+    assert "\n" not in str(caught.value)
+    assert entry_rows(path) == before, "reading a read-only file changed it"
+
+
+def test_a_read_only_store_never_writes(
+    tmp_path: Path, make_store: Callable[..., Any], clock: FakeClock
+) -> None:
+    path = tmp_path / "cache.db"
+    writer = make_store("sqlite", path=path)
+    writer.set("k", SUMMARY)
+    writer.set("expiring", "{}", ttl=5)
+    before = entry_rows(path)
+    clock.advance(10)
+    reader = make_store("sqlite", path=path, read_only=True)
+    assert reader.get("k") == SUMMARY
+    assert reader.get("expiring") is None, "an expired entry was served"
+    assert reader.stats().entries == 1
+    reader.set("new", "{}")  # a no-op, documented
+    assert reader.get("new") is None
+    for call in (lambda: reader.delete("k"), reader.clear):
+        with pytest.raises(CacheError, match="readonly"):
+            call()
+    assert entry_rows(path) == before, "a read-only store wrote to its file"
+    assert reader.url == f"sqlite:///{path}?mode=ro" and "read_only=True" in repr(reader)
 
 
 @contextlib.contextmanager
@@ -747,6 +798,10 @@ def test_open_cache_sqlite_urls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     spaced = open_cache("sqlite:///with%20space.db")
     assert isinstance(spaced, SQLiteCache)
     assert spaced.path == tmp_path / "with space.db"
+    shared = open_cache("sqlite:///shared.db?mode=ro&ttl=30")
+    assert isinstance(shared, SQLiteCache) and shared.read_only, "mode=ro was ignored"
+    again = open_cache(shared.url)
+    assert isinstance(again, SQLiteCache) and again.read_only and not absolute.read_only
 
 
 def test_open_cache_redis_urls(redis_server: RedisServer) -> None:
@@ -782,6 +837,7 @@ def test_open_cache_returns_a_cache_object_as_is() -> None:
         ("sqlite:///x.db?ttl=soon", "ttl='soon'"),
         ("sqlite:///x.db?max_entries=0", "max_entries"),
         ("sqlite:///x.db?colour=red", "unknown option 'colour'"),
+        ("sqlite:///x.db?mode=rw", "mode is ro"),
         ("memory://somewhere", "no location"),
         ("memory://?prefix=x", "unknown option 'prefix'"),
         ("redis://127.0.0.1:6379/0?ttl=-5", "ttl"),

@@ -33,15 +33,16 @@ __all__ = [
     "text_digest",
 ]
 
-#: Bumped whenever what is stored, or how a summary is assembled, changes.
-CACHE_FORMAT: Final = 1
+#: Bumped whenever what is stored changes. Assembly rules need no bump: every hit is
+#: assembled again from the stored draft (see `summarize.cache.layer`).
+CACHE_FORMAT: Final = 2
 _OPENAI_DEFAULT_URL: Final = "https://api.openai.com/v1"
 
 
 def normalize_article(text: str) -> str:
     """The article as keyed: NFC, LF line ends, no trailing spaces, outer blank lines cut.
 
-    Texts that differ only in these ways share an entry; offsets are re-derived for the
+    Texts that differ only in these ways share an entry; offsets are derived from the
     caller's own text on a hit (see `summarize.cache.layer`).
     """
     text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n")

@@ -1,14 +1,18 @@
 """The caching layer: finished summaries by content key, single-flight, never a crash.
 
-Only a validated, grounded `ArticleSummary` is stored, with the model's draft, as JSON in a
-versioned envelope; failures are never stored. A hit makes no model call and comes back with
-``meta.cache_hit=True`` (and no attempts or tokens: this call cost nothing). When the hit's
-text differs from the stored one only by normalization (line ends, trailing spaces, Unicode
-form), the draft is grounded again in the caller's text so offsets index *that* text.
+Only the draft of a validated, grounded `ArticleSummary` is stored, with the summary's meta
+(model, prompt, ...), as JSON in a versioned envelope; failures are never stored. A hit makes
+no model call: the draft is assembled again in the caller's own text by today's rules
+(grounding, attribution, event codes), so offsets index *that* text (which may differ from
+the stored one by line ends, trailing spaces or Unicode form) and a rule changed since the
+entry was written applies to it. A hit comes back with ``meta.cache_hit=True`` (and no
+attempts or tokens: this call cost nothing).
 
 Concurrent identical calls in one process (threads or asyncio tasks) make one model call;
-the others wait for its result. A store that fails (Redis down, disk full, read-only path)
-is logged once and the call goes on uncached, unless ``errors="raise"``.
+the others wait for its draft and assemble it in their own text, as a hit would. A store
+that fails is logged once and the call goes on uncached. With ``errors="raise"`` a failed
+read raises `CacheError`, while a failed write (the summary is paid for) is a `CacheWarning`;
+either way the summary's ``meta.cache_error`` says why it was not stored.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import json
 import logging
 import threading
 import time
+import warnings
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple, TypeVar
@@ -25,9 +30,9 @@ from typing import Any, Literal, NamedTuple, TypeVar
 from pydantic import ValidationError
 
 from summarize.cache.base import Cache, CacheError, one_line
-from summarize.cache.key import CACHE_FORMAT, schema_fingerprint, text_digest
+from summarize.cache.key import CACHE_FORMAT, schema_fingerprint
 from summarize.draft import DraftSummary
-from summarize.errors import SummarizeError
+from summarize.errors import CacheWarning, SummarizeError
 from summarize.schema import ArticleSummary, Meta, Usage
 
 __all__ = ["CacheErrors", "Computed", "SummaryCache"]
@@ -53,7 +58,7 @@ class _Flight:
     """One in-progress computation that identical calls wait for."""
 
     done: threading.Event = field(default_factory=threading.Event)
-    result: ArticleSummary | None = None
+    result: Computed | None = None
     error: BaseException | None = None
 
 
@@ -67,9 +72,9 @@ class SummaryCache:
     Args:
         store: Where entries live (a TTL is the store's: ``?ttl=`` in its URL).
         key: The cache key of an article (`summarize.cache.key.KeyMaker`).
-        reassemble: Grounds a stored draft in an article whose text differs from the stored
-            one only by normalization.
-        errors: On a store failure, "warn" (log once, go on uncached) or "raise" `CacheError`.
+        reassemble: Assembles a stored draft in an article, keeping the given meta.
+        errors: On a store failure, "warn" (log once, go on uncached) or "raise" (a failed
+            read raises `CacheError`; a failed write issues a `CacheWarning`).
     """
 
     def __init__(
@@ -87,13 +92,13 @@ class SummaryCache:
         self._warned = False
         self._lock = threading.Lock()
         self._flights: dict[str, _Flight] = {}
-        self._aflights: dict[tuple[int, str], asyncio.Future[ArticleSummary]] = {}
+        self._aflights: dict[tuple[int, str], asyncio.Future[Computed]] = {}
 
     def get_or_compute(self, article: str, compute: Callable[[], Computed]) -> ArticleSummary:
         """The cached summary of `article`, else `compute()`'s (stored, shared with waiters)."""
         started = time.perf_counter()
-        key, digest = self.key(article), text_digest(article)
-        hit = self._decode(key, self._guard(lambda: self.store.get(key)), article, digest)
+        key = self.key(article)
+        hit = self._decode(key, self._guard(lambda: self.store.get(key)), article)
         if hit is not None:
             return _as_hit(hit, started)
         with self._lock:
@@ -106,12 +111,11 @@ class SummaryCache:
             if flight.error is not None:
                 raise flight.error
             assert flight.result is not None
-            return _as_hit(flight.result, started)
+            return _as_hit(self._shared(flight.result, article), started)
         try:
             fresh = compute()
-            self._guard(lambda: self.store.set(key, _encode(fresh, digest)))
-            flight.result = fresh.summary
-            return fresh.summary
+            failure = self._write(key, fresh)
+            flight.result = fresh
         except BaseException as exc:
             flight.error = exc
             raise
@@ -119,29 +123,30 @@ class SummaryCache:
             with self._lock:
                 del self._flights[key]
             flight.done.set()
+        return self._reported(fresh.summary, failure)
 
     async def aget_or_compute(
         self, article: str, compute: Callable[[], Awaitable[Computed]]
     ) -> ArticleSummary:
         """Async `get_or_compute`: waiters are tasks of the same event loop."""
         started = time.perf_counter()
-        key, digest = self.key(article), text_digest(article)
-        hit = self._decode(key, await self._aguard(self.store.aget(key)), article, digest)
+        key = self.key(article)
+        hit = self._decode(key, await self._aguard(self.store.aget(key)), article)
         if hit is not None:
             return _as_hit(hit, started)
         slot = (id(asyncio.get_running_loop()), key)
         while (pending := self._aflights.get(slot)) is not None:
             try:
-                return _as_hit(await asyncio.shield(pending), started)
+                shared = await asyncio.shield(pending)
             except _LeaderCancelled:
                 continue  # whoever gets here first leads the next try
-        future: asyncio.Future[ArticleSummary] = asyncio.get_running_loop().create_future()
+            return _as_hit(self._shared(shared, article), started)
+        future: asyncio.Future[Computed] = asyncio.get_running_loop().create_future()
         self._aflights[slot] = future
         try:
             fresh = await compute()
-            await self._aguard(self.store.aset(key, _encode(fresh, digest)))
-            future.set_result(fresh.summary)
-            return fresh.summary
+            failure = await self._awrite(key, fresh)
+            future.set_result(fresh)
         except asyncio.CancelledError:
             future.set_exception(_LeaderCancelled())
             raise
@@ -152,11 +157,10 @@ class SummaryCache:
             del self._aflights[slot]
             if future.done() and not future.cancelled():
                 future.exception()  # mark retrieved: no "never retrieved" warning
+        return self._reported(fresh.summary, failure)
 
-    def _decode(
-        self, key: str, raw: str | None, article: str, digest: str
-    ) -> ArticleSummary | None:
-        """The summary in a stored envelope, for this article; None (logged) if unusable."""
+    def _decode(self, key: str, raw: str | None, article: str) -> ArticleSummary | None:
+        """The stored draft assembled in `article`; None (logged) if the entry is unusable."""
         if raw is None:
             return None
         try:
@@ -165,15 +169,43 @@ class SummaryCache:
                 raise ValueError(f"not a format-{CACHE_FORMAT} envelope")
             if envelope.get("schema") != schema_fingerprint():
                 raise ValueError("written for another schema")
-            if envelope.get("article_sha256") == digest:
-                return ArticleSummary.model_validate(envelope["summary"])
-            # Same normalized text, different characters: ground again in this one.
-            stored = ArticleSummary.model_validate(envelope["summary"])
+            meta = Meta.model_validate(envelope["meta"])
             draft = DraftSummary.model_validate(envelope["draft"])
-            return self.reassemble(draft, article, stored.meta)
+            return self.reassemble(draft, article, meta)
         except (ValueError, KeyError, TypeError, ValidationError, SummarizeError) as exc:
             logger.warning("ignoring unusable cache entry %s…: %s", key[:12], one_line(exc))
             return None
+
+    def _shared(self, leader: Computed, article: str) -> ArticleSummary:
+        """A waiter's result: the leader's draft assembled in the waiter's own text."""
+        return self.reassemble(leader.draft, article, leader.summary.meta)
+
+    def _write(self, key: str, fresh: Computed) -> CacheError | None:
+        try:
+            self.store.set(key, _encode(fresh))
+        except CacheError as exc:
+            return exc
+        return None
+
+    async def _awrite(self, key: str, fresh: Computed) -> CacheError | None:
+        try:
+            await self.store.aset(key, _encode(fresh))
+        except CacheError as exc:
+            return exc
+        return None
+
+    def _reported(self, summary: ArticleSummary, failure: CacheError | None) -> ArticleSummary:
+        """The fresh summary; if it could not be stored, its meta (and a warning) say why."""
+        if failure is None:
+            return summary
+        reason = one_line(failure)
+        if self.errors == "raise":
+            # The summary is paid for: say so, but do not throw it away.
+            warnings.warn(f"summary not cached: {reason}", CacheWarning, stacklevel=4)
+        else:
+            self._degrade(failure)
+        meta = summary.meta.model_copy(update={"cache_error": reason})
+        return summary.model_copy(update={"meta": meta})
 
     def _guard(self, operation: Callable[[], T]) -> T | None:
         try:
@@ -195,19 +227,19 @@ class SummaryCache:
         if not self._warned:
             self._warned = True
             logger.warning(
-                "cache %s failed (%s); going on without it (pass cache_errors='raise' to fail)",
+                "cache %s failed (%s); going on without it (with cache_errors='raise', "
+                "a failed read raises and a failed write warns)",
                 self.store.url,
                 exc,
             )
 
 
-def _encode(fresh: Computed, article_digest: str) -> str:
+def _encode(fresh: Computed) -> str:
     envelope: dict[str, Any] = {
         "format": CACHE_FORMAT,
         "schema": schema_fingerprint(),
-        "article_sha256": article_digest,
         "stored_at": time.time(),
-        "summary": fresh.summary.model_dump(mode="json"),
+        "meta": fresh.summary.meta.model_dump(mode="json"),
         "draft": fresh.draft.model_dump(mode="json"),
     }
     return json.dumps(envelope, ensure_ascii=False, separators=(",", ":"))

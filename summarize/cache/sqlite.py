@@ -7,6 +7,12 @@ come from a small pool: each is used by one thread at a time. Values are stored 
 Eviction is least-recently-used: every hit refreshes the entry's ``accessed_at``, and when a
 write takes the store past `max_entries` or `max_bytes`, expired entries are purged first,
 then the least recently used ones until the store fits again.
+
+A file this process cannot write (or in a directory it cannot write) is opened read-only,
+as a shared, prebuilt cache is deployed: hits are served, nothing is written. When WAL's
+side files cannot be created next to it either, it is opened ``immutable``: SQLite then
+takes no locks, so such a file must not be changed in place while it is read (replace it
+with a rename instead).
 """
 
 from __future__ import annotations
@@ -62,6 +68,14 @@ _UPSERT = """INSERT INTO entries (cache_key, value, size, accessed_at, expires_a
     ON CONFLICT (cache_key) DO UPDATE SET value = excluded.value, size = excluded.size,
         accessed_at = excluded.accessed_at, expires_at = excluded.expires_at"""
 _LIVE = "(expires_at IS NULL OR expires_at > ?)"
+# What a read-only WAL reader gets when it cannot create the -shm and -wal files.
+_NO_SIDE_FILES = (sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN)
+
+
+class _Connection(sqlite3.Connection):
+    """A pooled connection that knows whether it may write."""
+
+    read_only = False
 
 
 def default_cache_path() -> Path:
@@ -94,6 +108,10 @@ class SQLiteCache:
         timeout: Seconds to wait for another writer's lock before failing.
         clock: Wall-clock seconds, shared by every process using the file; tests pass a
             fake one to expire entries without sleeping.
+        read_only: Never write the file: `set` is a no-op (a miss is computed, not
+            stored), `delete` and `clear` raise `CacheError`, hits leave the LRU order as
+            it is and expired entries are skipped, not purged. Without it, a file this
+            process cannot write is read the same way, but `set` raises `CacheError`.
     """
 
     def __init__(
@@ -105,6 +123,7 @@ class SQLiteCache:
         default_ttl: float | None = None,
         timeout: float = 10.0,
         clock: Callable[[], float] = time.time,
+        read_only: bool = False,
     ) -> None:
         for name, limit in (("max_entries", max_entries), ("max_bytes", max_bytes)):
             if limit is not None and limit < 1:
@@ -115,9 +134,10 @@ class SQLiteCache:
         self.max_bytes = max_bytes
         self.default_ttl = default_ttl
         self.timeout = timeout
+        self.read_only = read_only
         self._clock = clock
         self._lock = threading.Lock()
-        self._idle: list[sqlite3.Connection] = []
+        self._idle: list[_Connection] = []
         self._generation = 0  # bumped by close(): connections lent out before it are dropped
         self._pid = os.getpid()
         self._schema_ready = False
@@ -126,11 +146,12 @@ class SQLiteCache:
 
     @property
     def url(self) -> str:
-        """The file as a SQLAlchemy-style URL: ``sqlite:////absolute/path``."""
-        return f"sqlite:///{self.path.as_posix()}"
+        """The file as a SQLAlchemy-style URL: ``sqlite:////absolute/path[?mode=ro]``."""
+        return f"sqlite:///{self.path.as_posix()}" + ("?mode=ro" if self.read_only else "")
 
     def __repr__(self) -> str:
-        return f"SQLiteCache({str(self.path)!r}, max_entries={self.max_entries})"
+        flag = ", read_only=True" if self.read_only else ""
+        return f"SQLiteCache({str(self.path)!r}, max_entries={self.max_entries}{flag})"
 
     def get(self, key: str) -> str | None:
         """Return the value under `key`, or `None` when absent or expired."""
@@ -140,9 +161,12 @@ class SQLiteCache:
                 "SELECT value, expires_at FROM entries WHERE cache_key = ?", (key,)
             ).fetchone()
             if row is not None and row[1] is not None and row[1] <= now:
-                conn.execute(f"DELETE FROM entries WHERE cache_key = ? AND NOT {_LIVE}", (key, now))
+                if not conn.read_only:
+                    conn.execute(
+                        f"DELETE FROM entries WHERE cache_key = ? AND NOT {_LIVE}", (key, now)
+                    )
                 row = None
-            if row is not None:
+            if row is not None and not conn.read_only:
                 conn.execute("UPDATE entries SET accessed_at = ? WHERE cache_key = ?", (now, key))
         with self._lock:
             if row is None:
@@ -155,6 +179,8 @@ class SQLiteCache:
         """Store `value` under `key` for `ttl` seconds (default: `default_ttl`)."""
         check_entry(key, value)
         seconds = resolve_ttl(ttl, self.default_ttl)
+        if self.read_only:
+            return
         now = self._clock()
         size = len(key.encode()) + len(value.encode())
         expires_at = None if seconds is None else now + seconds
@@ -187,11 +213,17 @@ class SQLiteCache:
         return int(live)
 
     def stats(self) -> CacheStats:
-        """Purge expired entries, then return the file's size and this object's counters."""
+        """Purge expired entries (unless read-only); return the file's size and our counters."""
         now = self._clock()
-        with self._guard("read stats"), self._connection() as conn, _transaction(conn):
-            conn.execute(f"DELETE FROM entries WHERE NOT {_LIVE}", (now,))
-            entries, size = conn.execute("SELECT entries, size FROM totals").fetchone()
+        with self._guard("read stats"), self._connection() as conn:
+            if conn.read_only:
+                entries, size = conn.execute(
+                    f"SELECT count(*), total(size) FROM entries WHERE {_LIVE}", (now,)
+                ).fetchone()
+            else:
+                with _transaction(conn):
+                    conn.execute(f"DELETE FROM entries WHERE NOT {_LIVE}", (now,))
+                    entries, size = conn.execute("SELECT entries, size FROM totals").fetchone()
         with self._lock:
             return CacheStats(
                 backend="sqlite",
@@ -285,7 +317,7 @@ class SQLiteCache:
             ) from exc
 
     @contextmanager
-    def _connection(self) -> Iterator[sqlite3.Connection]:
+    def _connection(self) -> Iterator[_Connection]:
         """Lend an idle connection (or a new one) to this thread; a failed one is dropped."""
         with self._lock:
             if self._pid != os.getpid():  # forked: the parent's connections are not ours
@@ -305,15 +337,12 @@ class SQLiteCache:
                 return
         conn.close()
 
-    def _open(self) -> sqlite3.Connection:
+    def _open(self) -> _Connection:
+        if self.read_only or not self._writable():
+            return self._open_read_only()
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(
-            self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False
-        )
+        conn = self._connect(str(self.path))
         try:
-            conn.text_factory = _as_text
-            conn.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
-            conn.execute("PRAGMA synchronous = NORMAL")
             if not self._schema_ready:
                 with self._schema_lock:
                     if not self._schema_ready:
@@ -323,7 +352,55 @@ class SQLiteCache:
             raise
         return conn
 
-    def _create_schema(self, conn: sqlite3.Connection) -> None:
+    def _writable(self) -> bool:
+        """Whether this process may write the file and create WAL's side files beside it."""
+        if not self.path.exists():
+            return True  # to be created (or fail, saying why)
+        effective = os.access in os.supports_effective_ids  # seteuid'd services
+        return all(
+            os.access(where, os.W_OK, effective_ids=effective)
+            for where in (self.path, self.path.parent)
+        )
+
+    def _open_read_only(self) -> _Connection:
+        """Open the file to read only; ``immutable`` if WAL's side files cannot be made."""
+        uri = f"{self.path.as_uri()}?mode=ro"
+        conn = self._connect(uri, read_only=True)
+        try:
+            _pragma(conn, "application_id")  # the first read: WAL needs its side files
+        except sqlite3.OperationalError as exc:
+            conn.close()
+            if exc.sqlite_errorcode & 0xFF not in _NO_SIDE_FILES:
+                raise
+            conn = self._connect(f"{uri}&immutable=1", read_only=True)
+        try:
+            self._check_format(conn)
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def _connect(self, target: str, *, read_only: bool = False) -> _Connection:
+        conn = sqlite3.connect(
+            target,
+            timeout=self.timeout,
+            isolation_level=None,
+            check_same_thread=False,
+            factory=_Connection,
+            uri=read_only,
+        )
+        try:
+            conn.read_only = read_only
+            conn.text_factory = _as_text
+            conn.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
+            if not read_only:
+                conn.execute("PRAGMA synchronous = NORMAL")
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def _create_schema(self, conn: _Connection) -> None:
         self._enable_wal(conn)
         if _pragma(conn, "application_id") == _APPLICATION_ID and (
             _pragma(conn, "user_version") == _SCHEMA_VERSION
@@ -331,21 +408,25 @@ class SQLiteCache:
             self._schema_ready = True  # made before: no need to take the write lock
             return
         with _transaction(conn):
-            app_id = _pragma(conn, "application_id")
-            tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
-            if app_id not in (0, _APPLICATION_ID) or (app_id == 0 and tables):
-                raise CacheError(
-                    f"{self.path} is a SQLite database but not a summarize cache: use another path"
-                )
-            version = _pragma(conn, "user_version")
-            if version > _SCHEMA_VERSION:
-                raise CacheError(
-                    f"SQLite cache {self.path} has format {version}, newer than this version "
-                    f"of summarize reads ({_SCHEMA_VERSION}): upgrade, or use another path"
-                )
+            self._check_format(conn)
             for statement in _SCHEMA:
                 conn.execute(statement)
         self._schema_ready = True
+
+    def _check_format(self, conn: _Connection) -> None:
+        """Refuse another program's database, and a cache newer than this code reads."""
+        app_id = _pragma(conn, "application_id")
+        tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+        if app_id not in (0, _APPLICATION_ID) or (app_id == 0 and tables):
+            raise CacheError(
+                f"{self.path} is a SQLite database but not a summarize cache: use another path"
+            )
+        version = _pragma(conn, "user_version")
+        if version > _SCHEMA_VERSION:
+            raise CacheError(
+                f"SQLite cache {self.path} has format {version}, newer than this version "
+                f"of summarize reads ({_SCHEMA_VERSION}): upgrade, or use another path"
+            )
 
 
 @contextmanager

@@ -36,8 +36,8 @@ def open_cache(spec: CacheSpec = None) -> Cache | None:
             or ``"sqlite:////absolute/path.db"``; ``"redis://[:password@]host:port/db"`` or
             ``"rediss://..."``; or an object implementing `Cache`, returned as is. URLs
             take options as a query: ``ttl`` (seconds) for all, ``max_entries`` for memory
-            and SQLite, ``max_bytes`` and ``timeout`` for SQLite, ``prefix`` for Redis
-            (plus redis-py's own, like ``socket_timeout``).
+            and SQLite, ``max_bytes``, ``timeout`` and ``mode=ro`` (read only) for SQLite,
+            ``prefix`` for Redis (plus redis-py's own, like ``socket_timeout``).
 
     Raises:
         ConfigError: `spec` is none of these, or an option is not valid.
@@ -101,9 +101,13 @@ def _sqlite(text: str) -> Cache:
         "max_bytes": int,
         "ttl": float,
         "timeout": float,
+        "mode": str,
     }
     options = _options(text, query, parsers)
-    return SQLiteCache(Path.cwd() / Path(path), **_renamed(options))
+    mode = options.pop("mode", "rwc")
+    if mode not in ("ro", "rwc"):
+        raise ConfigError(f"cache {text!r}: mode is ro (read only) or rwc (the default)")
+    return SQLiteCache(Path.cwd() / Path(path), read_only=mode == "ro", **_renamed(options))
 
 
 def _redis(text: str) -> Cache:
