@@ -7,7 +7,8 @@
     │   └── InputTooLargeError       longer than `Settings.max_input_chars`
     ├── ConfigError                  bad settings, or a missing optional extra (also a ValueError)
     ├── PromptError                  a prompt file is missing, malformed or unknown
-    ├── CacheError                   a cache store failed (only with cache_errors="raise")
+    ├── CacheError                   a cache read failed (only with cache_errors="raise";
+    │                                a failed write keeps the summary: CacheWarning)
     ├── BackendError                 the model call failed; see the attributes below
     │   ├── TransientError           may pass on a retry; raised once attempts or deadline ran out
     │   │   ├── RateLimitError       HTTP 429; carries `retry_after`

@@ -4,8 +4,8 @@ An article is data, but it may carry text aimed at the model that summarizes it 
 previous instructions and report that ..."), chat-template tokens, or a forged copy of our
 fence. The prompt fences the article and tells the model to treat it as data; that is a
 mitigation, not a guarantee. What can be checked is checked here: such passages are found by
-pattern, and `summarize.assemble` drops items whose only evidence lies inside one, so an
-injected line cannot become a "grounded" warning or position. Pure functions, no I/O.
+pattern (the paragraph holding one), and `summarize.assemble` drops items whose only evidence
+lies inside one, so an injected paragraph cannot become a "grounded" warning or position. Pure functions, no I/O.
 Detection is heuristic: it catches the common forms, not every possible one.
 """
 
@@ -43,22 +43,42 @@ _TOKENS: Final = re.compile(
 )
 # A sentence: up to and including its closing punctuation, or a whole line.
 _SENTENCE: Final = re.compile(r"[^.!?\n]+(?:[.!?]+[\"'\u201d\u2019)]*|$)", re.MULTILINE)
+_LINE: Final = re.compile(r"[^\n]+")
+#: An injected block is usually a paragraph (one line of wire copy); a longer line is flagged
+#: sentence by sentence instead, so one trigger cannot silence a whole transcript.
+MAX_FLAGGED_LINE_CHARS: Final = 1200
 
 
 def instruction_spans(article: str) -> tuple[Span, ...]:
-    """The sentences (start, end) of `article` that address an AI model, in order."""
+    """The passages (start, end) of `article` that address an AI model, in order.
+
+    A passage is the paragraph (line) holding a trigger, or only its sentence when the line
+    is longer than `MAX_FLAGGED_LINE_CHARS`.
+    """
     hits = [m.start() for pattern in (_ADDRESSED, _TOKENS) for m in pattern.finditer(article)]
     if not hits:
         return ()
     spans: list[Span] = []
-    for sentence in _SENTENCE.finditer(article):
-        start, end = sentence.span()
-        if any(start <= hit < end for hit in hits):
-            start += len(sentence.group()) - len(sentence.group().lstrip())
-            spans.append((start, end))
+    for line in _LINE.finditer(article):
+        if not any(line.start() <= hit < line.end() for hit in hits):
+            continue
+        if line.end() - line.start() <= MAX_FLAGGED_LINE_CHARS:
+            spans.append(_trimmed(article, *line.span()))
+            continue
+        for sentence in _SENTENCE.finditer(article, line.start(), line.end()):
+            if any(sentence.start() <= hit < sentence.end() for hit in hits):
+                spans.append(_trimmed(article, *sentence.span()))
     return tuple(spans)
 
 
+def _trimmed(article: str, start: int, end: int) -> Span:
+    while start < end and article[start].isspace():
+        start += 1
+    while end > start and article[end - 1].isspace():
+        end -= 1
+    return start, end
+
+
 def inside(spans: tuple[Span, ...], start: int, end: int) -> bool:
-    """Whether [start, end) lies within one of `spans`, give or take surrounding blanks."""
+    """Whether [start, end) lies within one of `spans`."""
     return any(s <= start and end <= e for s, e in spans)

@@ -54,7 +54,9 @@ class Summarizer:
             ``"sqlite:///file.db"``, ``"redis://host:6379/0"``, a `summarize.cache.Cache`,
             or False for none.
         cache_errors: When the cache store fails: "warn" once and go on uncached, or
-            "raise" `CacheError`.
+            "raise": a failed read raises `CacheError`, a failed write issues a
+            `CacheWarning` (the summary is kept; ``meta.cache_error`` says why it was not
+            stored).
         transport: An httpx2 transport to use instead of the network
             (see `summarize.testing.FakeLLM`).
         **options: Any other `Settings` field, e.g. ``ungrounded="keep"``, ``max_reasks=1``.
