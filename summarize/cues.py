@@ -1,0 +1,183 @@
+"""Which kinds of item a sentence could report, read off its words. Pure, no I/O.
+
+A small model asked "what does this sentence report?" over-answers: it calls criticism a
+threat and a forum city a venue. The event-coding tradition (CAMEO's verb dictionaries,
+PETRARCH) finds candidate events by their cue words first. Here cues only narrow the
+question: a sentence with no cue for a kind is never asked about that kind, and a sentence
+with no cue at all is not asked about. The lists follow the CAMEO/PLOVER definitions of
+threaten (13x), reject/deny (12x, 016), meeting intent and hosting (036, 039, 04x) and
+statements (01x, 112), not any one article.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final, Literal
+
+__all__ = ["Kind", "candidate_kinds"]
+
+Kind = Literal["warning", "position", "venue", "rebuttal"]
+
+
+def _words(*patterns: str) -> re.Pattern[str]:
+    return re.compile(r"(?<![\w-])(?:" + "|".join(patterns) + r")(?![\w-])", re.IGNORECASE)
+
+
+_WARNING: Final = _words(
+    r"threat\w*",
+    r"warn\w*",
+    r"ultimatum\w*",
+    r"deadline\w*",
+    r"or face",
+    r"(?:face|bear|suffer) (?:the |severe |serious |grave )?consequences",
+    r"consequences",
+    r"retaliat\w*",
+    r"reprisal\w*",
+    r"legitimate targets?",
+    r"all options",
+    r"respond (?:with force|militarily|decisively|firmly)",
+    r"(?:will|would|shall) (?:respond|retaliate|strike|hit back|act|pay|not hesitate)",
+    r"(?:impose|slap|tighten|expand) (?:new |further |fresh )?sanctions",
+    r"sanctions? (?:will|would)",
+    r"expel\w*",
+    r"sever\w* (?:ties|relations)",
+    r"cut (?:off|ties)",
+    r"(?:suspend|halt|freeze|end)\w* (?:talks|negotiations|cooperation|aid|supplies|deliveries)",
+    r"at (?:their|its|his|her|your) (?:own )?peril",
+    r"last chance",
+    r"final warning",
+    r"\d+ (?:hours|days)",
+    r"(?:lead|leads|led) to",
+    r"(?:could|would|will|may|might) (?:trigger|spark|cause|unleash|provoke|plunge|push)",
+    r"risks?",
+    r"catastroph\w*",
+    r"disaster\w*",
+    r"famine",
+    r"collapse",
+    r"escalat\w*",
+    r"spiral\w*",
+    r"danger\w*",
+    r"by force",
+    r"(?:shoot|shot|bring|brought|be) down",
+    r"block\w*",
+    r"(?:stop|halt|seize|destroy|target)(?:s|ed)? (?:any|every|all)",
+)
+# "If X, we will Y" / "Y unless X": the conditional that makes a statement a warning.
+_CONDITIONAL: Final = re.compile(
+    r"\b(?:if|unless|should|once|until)\b.{0,160}?\b(?:will|would|shall|could|can)\b"
+    r"|\b(?:will|would|shall|could)\b.{0,160}?\b(?:if|unless|until)\b",
+    re.IGNORECASE,
+)
+_REBUTTAL: Final = _words(
+    r"reject\w*",
+    r"den(?:y|ies|ied|ying|ial|ials)",
+    r"dismiss\w*",
+    r"refut\w*",
+    r"rebuff\w*",
+    r"rebut\w*",
+    r"repudiat\w*",
+    r"turn\w* down",
+    r"ruled? out",
+    r"not true",
+    r"untrue",
+    r"baseless",
+    r"groundless",
+    r"unfounded",
+    r"false(?:hoods?)?",
+    r"lies",
+    r"lying",
+    r"fabricat\w*",
+    r"categorically",
+    r"nonsense",
+    r"absurd",
+    r"ridiculous",
+    r"propaganda",
+    r"unacceptable",
+    r"no basis",
+    r"no evidence",
+    r"hit back",
+    r"counter\w*",
+    r"retort\w*",
+    r"responded",
+    r"in response",
+    r"contradict\w*",
+    r"disput\w*",
+    r"insist\w*",
+    r"refus\w*",
+    r"mistaken",
+    r"wrong",
+    r"prove[sd]? nothing",
+    r"(?:no|not|never|nobody|nothing|neither|nor)",
+    r"\w+n[’']t",
+)
+_VENUE_WORDS: Final = _words(
+    r"host\w*",
+    r"venues?",
+    r"held",
+    r"hold",
+    r"talks",
+    r"meet\w*",
+    r"summit\w*",
+    r"negotiat\w*",
+    r"rounds?",
+    r"mediat\w*",
+    r"place for",
+    r"convene\w*",
+    r"gather\w*",
+)
+# A place: a capitalised word not at the start of the sentence, or "outside X" / "in X".
+_PLACE: Final = re.compile(r"(?:\S\s+|\b(?:outside|in|at)\s+)(?:the\s+)?[A-Z][\w’'-]+")
+_POSITION: Final = _words(
+    r"s(?:ays|aid)",
+    r"told",
+    r"tells",
+    r"add(?:s|ed)",
+    r"stat(?:es|ed)",
+    r"argu\w*",
+    r"insist\w*",
+    r"believ\w*",
+    r"call\w* (?:for|on)",
+    r"urg\w*",
+    r"accus\w*",
+    r"blam\w*",
+    r"criticis\w*",
+    r"criticiz\w*",
+    r"condemn\w*",
+    r"back\w*",
+    r"support\w*",
+    r"oppos\w*",
+    r"welcom\w*",
+    r"prais\w*",
+    r"pledg\w*",
+    r"vow\w*",
+    r"demand\w*",
+    r"(?:according to|in the view of)",
+    r"wants?",
+    r"favou?r\w*",
+    r"agree\w*",
+    r"consider\w*",
+    r"see[sn]?",
+    r"named",
+    r"described",
+    r"reiterat\w*",
+    r"maintain\w*",
+    r"hop(?:e|es|ed|ing)",
+    r"expect\w*",
+    r"must",
+    r"should",
+)
+_QUOTED: Final = re.compile(r"[\"“”«»]")
+
+
+def candidate_kinds(sentence: str) -> tuple[Kind, ...]:
+    """The kinds of item `sentence` has cue words for, in a fixed order (may be empty)."""
+    kinds: list[Kind] = []
+    if _WARNING.search(sentence) or _CONDITIONAL.search(sentence):
+        kinds.append("warning")
+    if _POSITION.search(sentence) or _QUOTED.search(sentence):
+        kinds.append("position")
+    if _VENUE_WORDS.search(sentence) and _PLACE.search(sentence):
+        kinds.append("venue")
+    if _REBUTTAL.search(sentence):
+        kinds.append("rebuttal")
+    return tuple(kinds)
