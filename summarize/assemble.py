@@ -1,7 +1,7 @@
 """From the model's draft to the `ArticleSummary` users get: ids, grounding, policy, links.
 
 Pure: no I/O. Offsets come from `grounding`; the model's own claims about where a quote is
-are never used.
+are never used. A grounded `Evidence.quote` is always `article[start:end]`.
 """
 
 from __future__ import annotations
@@ -114,14 +114,23 @@ class _Builder:
         return kept or None
 
     def ground(self, draft: DraftEvidence) -> Evidence:
+        """The draft's quote located in the article.
+
+        Grounded, its `quote` is the article's own text at `start:end`, whatever stage
+        matched; the model's wording goes to `model_quote` when it differs. Ungrounded, it
+        keeps the model's text.
+        """
         where = self.aligner.align(draft.quote)
-        attribution = draft.attribution
+        quote, model_quote, attribution = draft.quote, None, draft.attribution
         if where.start is not None and where.end is not None:
+            quote = self.article[where.start : where.end]
+            model_quote = None if draft.quote == quote else draft.quote
             attribution = verified_attribution(
                 attribution, self.article, where.start, where.end, has_speaker=bool(draft.speaker)
             )
         return Evidence(
-            quote=draft.quote,
+            quote=quote,
+            model_quote=model_quote,
             start=where.start,
             end=where.end,
             grounded=where.grounded,
