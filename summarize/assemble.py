@@ -17,6 +17,7 @@ from summarize.config import UngroundedPolicy
 from summarize.draft import DraftEvidence, DraftItem, DraftSummary
 from summarize.errors import GroundingError
 from summarize.grounding import Aligner
+from summarize.injection import Span, inside, instruction_spans
 from summarize.schema import (
     Actor,
     ArticleSummary,
@@ -46,6 +47,8 @@ def assemble(
 
     Where a quote is found, its attribution is checked against the text (a direct quote is
     inside quotation marks) and outlets the article never names are dropped from `via`.
+    An item whose only evidence lies in a passage addressed to an AI model (a prompt
+    injection, see `summarize.injection`) is dropped: injected text is not reported news.
 
     Raises:
         GroundingError: policy is "raise" and some quote is not in the article.
@@ -57,22 +60,43 @@ def assemble(
     rebuttals = build.items(Rebuttal, "r", draft.rebuttals)
     if build.ungrounded:
         raise GroundingError(build.ungrounded)
-    targets: list[Item] = [*warnings, *positions, *venues, *rebuttals]
-    rebuttals = [_linked(r, targets) for r in rebuttals]
+    injected = instruction_spans(article)
+    kept = [_reported(items, injected) for items in (warnings, positions, venues, rebuttals)]
+    warnings, positions, venues, rebuttals = (items for items, _ in kept)
+    dropped_injected = sum(dropped for _, dropped in kept)
     return ArticleSummary(
         summary=draft.summary.strip() or "(no summary)",
         actors=_actors(draft),
         warnings=tuple(warnings),
         positions=tuple(positions),
         venues=tuple(venues),
-        rebuttals=tuple(rebuttals),
+        rebuttals=tuple(
+            _linked(r, [*warnings, *positions, *venues, *rebuttals]) for r in rebuttals
+        ),
         meta=meta.model_copy(
             update={
                 "dropped_items": build.dropped_items,
                 "dropped_evidence": build.dropped_evidence,
+                "instruction_spans": injected,
+                "dropped_injected": dropped_injected,
             }
         ),
     )
+
+
+def _reported(items: list[ItemT], injected: tuple[Span, ...]) -> tuple[list[ItemT], int]:
+    """The items backed by something outside the injected passages, and how many were not."""
+    if not injected:
+        return items, 0
+    kept = [
+        item
+        for item in items
+        if any(
+            e.start is None or e.end is None or not inside(injected, e.start, e.end)
+            for e in item.evidence
+        )
+    ]
+    return kept, len(items) - len(kept)
 
 
 class _Builder:

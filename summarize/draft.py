@@ -14,12 +14,13 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
 
 from summarize.grounding import Aligner
 from summarize.schema import ActorKind, Attribution
 
 __all__ = [
+    "UNCAPPED",
     "DraftActor",
     "DraftEvidence",
     "DraftItem",
@@ -29,6 +30,8 @@ __all__ = [
 ]
 
 _MAX_SHOWN_FAILURES = 5
+#: Validation context key that keeps over-long lists whole (gold annotations).
+UNCAPPED = "uncapped"
 
 
 @dataclass(slots=True)
@@ -103,9 +106,11 @@ class _Draft(BaseModel):
     model_config = ConfigDict(extra="ignore", json_schema_extra=_lean)
 
     @model_validator(mode="after")
-    def _cut_long_lists(self) -> Self:
-        for name, info in type(self).model_fields.items():
-            extra = info.json_schema_extra
+    def _cut_long_lists(self, info: ValidationInfo) -> Self:
+        if isinstance(info.context, dict) and info.context.get(UNCAPPED):
+            return self  # a hand-written annotation: every item counts
+        for name, field_info in type(self).model_fields.items():
+            extra = field_info.json_schema_extra
             limit = extra.get("maxItems") if isinstance(extra, dict) else None
             value = getattr(self, name)
             if isinstance(limit, int) and isinstance(value, list) and len(value) > limit:
@@ -219,10 +224,13 @@ class DraftSummary(_Draft):
         check = _ACTIVE_CHECK.get()
         if check is None or not check.may_reask():
             return self
-        missing = [q for q in self.quotes() if not check.aligner.align(q).grounded]
+        found = [(q, check.aligner.align(q)) for q in self.quotes()]
+        missing = [(q, a.rejected) for q, a in found if not a.grounded]
         if not missing:
             return self
-        shown = "\n".join(f"- {q!r}" for q in missing[:_MAX_SHOWN_FAILURES])
+        shown = "\n".join(
+            f"- {q!r}" + (f": {why}" if why else "") for q, why in missing[:_MAX_SHOWN_FAILURES]
+        )
         raise ValueError(
             "These evidence quotes are not in the article. Copy each quote word for word "
             f"from the article, or remove the item it supports:\n{shown}"
