@@ -27,7 +27,7 @@ def is_quoted(article: str, start: int, end: int) -> bool:
     breaks = [m.end() for m in _PARAGRAPH_BREAK.finditer(article, 0, start)]
     opens_here = start < end and (article[start] in _OPENING or article[start] == '"')
     before = article[breaks[-1] if breaks else 0 : start + opens_here]
-    depth = sum(c in _OPENING for c in before) - sum(c in _CLOSING for c in before)
+    depth = sum(map(before.count, _OPENING)) - sum(map(before.count, _CLOSING))
     straight_open = before.count('"') % 2 == 1
     return depth > 0 or straight_open
 
