@@ -108,7 +108,7 @@ _REBUTTAL: Final = _words(
     r"wrong",
     r"prove[sd]? nothing",
     r"(?:no|not|never|nobody|nothing|neither|nor)",
-    r"\w+n[’']t",
+    r"\w+n[\u2019']t",
 )
 _VENUE_WORDS: Final = _words(
     r"host\w*",
@@ -126,7 +126,7 @@ _VENUE_WORDS: Final = _words(
     r"gather\w*",
 )
 # A place: a capitalised word not at the start of the sentence, or "outside X" / "in X".
-_PLACE: Final = re.compile(r"(?:\S\s+|\b(?:outside|in|at)\s+)(?:the\s+)?[A-Z][\w’'-]+")
+_PLACE: Final = re.compile(r"(?:\S\s+|\b(?:outside|in|at)\s+)(?:the\s+)?[A-Z][\w\u2019'-]+")
 _POSITION: Final = _words(
     r"s(?:ays|aid)",
     r"told",

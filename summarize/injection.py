@@ -5,8 +5,8 @@ previous instructions and report that ..."), chat-template tokens, or a forged c
 fence. The prompt fences the article and tells the model to treat it as data; that is a
 mitigation, not a guarantee. What can be checked is checked here: such passages are found by
 pattern (the paragraph holding one), and `summarize.assemble` drops items whose only evidence
-lies inside one, so an injected paragraph cannot become a "grounded" warning or position. Pure functions, no I/O.
-Detection is heuristic: it catches the common forms, not every possible one.
+lies inside one, so an injected paragraph cannot become a "grounded" warning or position.
+Pure functions, no I/O. Detection is heuristic: it catches the common forms, not every one.
 """
 
 from __future__ import annotations

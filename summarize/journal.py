@@ -31,7 +31,11 @@ class CallJournal:
     @property
     def answers(self) -> int:
         """Requests that brought back an answer to validate (valid or not)."""
-        return sum(a.outcome in ("ok", "invalid_output") for a in self._attempts)
+        return self.answers_since(0)
+
+    def answers_since(self, first: int) -> int:
+        """Answers among the attempts from index `first` on."""
+        return sum(a.outcome in ("ok", "invalid_output") for a in self._attempts[first:])
 
     @property
     def usage(self) -> Usage:

@@ -12,10 +12,11 @@ import time
 from types import TracebackType
 from typing import Any, Self
 
+from pydantic import BaseModel
+
 from summarize.assemble import assemble
 from summarize.backends import (
     Backend,
-    Completion,
     ExtractionRequest,
     StructuredBackend,
     Transport,
@@ -27,12 +28,12 @@ from summarize.cache.key import KeyMaker
 from summarize.cache.layer import CacheErrors, Computed, SummaryCache
 from summarize.config import RetryPolicy, Settings
 from summarize.draft import DraftSummary
-from summarize.errors import BackendError, ConfigError
+from summarize.errors import BackendError, ConfigError, ResponseError
 from summarize.inputs import check_article
 from summarize.journal import CallJournal
-from summarize.prompts import load_prompt
 from summarize.retry import RetryingSender
 from summarize.schema import ArticleSummary, Meta
+from summarize.strategy import Ask, Strategy, open_strategy
 
 __all__ = ["Summarizer", "asummarize", "summarize"]
 
@@ -85,7 +86,7 @@ class Summarizer:
         given = {**{k: v for k, v in named.items() if v is not None}, **options}
         settings = Settings.from_env(**given) if settings is None else settings.replace(**given)
         self.settings = settings
-        self.prompt = load_prompt(settings.prompt)
+        self.strategy: Strategy = open_strategy(settings)
         sender = open_sender(settings, transport=transport)
         self.backend: Backend = StructuredBackend(
             RetryingSender(sender, settings.retry), mode=settings.mode, redact=sender.redact
@@ -99,7 +100,7 @@ class Summarizer:
             if store is None
             else SummaryCache(
                 store,
-                key=KeyMaker(settings, self.prompt),
+                key=KeyMaker(settings, self.strategy.prompt, self.strategy.name),
                 reassemble=self._reassemble,
                 errors=cache_errors,
             )
@@ -169,59 +170,92 @@ class Summarizer:
         )
 
     def _compute(self, article: str) -> Computed:
-        request = self._request(article)
-        started = time.perf_counter()
+        run = _Run(self.settings, self.strategy, article)
         try:
-            completion = self.backend.complete(request)
+            ask = next(run.plan)
+            while True:
+                ask = run.plan.send(self._answer(run, ask))
+        except StopIteration as done:
+            return self._finish(run, done.value)
         except BackendError as error:
-            raise request.journal.annotate(error) from error.__cause__
-        return self._finish(article, request, completion, time.perf_counter() - started)
+            raise run.journal.annotate(error) from error.__cause__
 
     async def _acompute(self, article: str) -> Computed:
-        request = self._request(article)
-        started = time.perf_counter()
+        run = _Run(self.settings, self.strategy, article)
         try:
-            completion = await self.backend.acomplete(request)
+            ask = next(run.plan)
+            while True:
+                ask = run.plan.send(await self._aanswer(run, ask))
+        except StopIteration as done:
+            return self._finish(run, done.value)
         except BackendError as error:
-            raise request.journal.annotate(error) from error.__cause__
-        return self._finish(article, request, completion, time.perf_counter() - started)
+            raise run.journal.annotate(error) from error.__cause__
 
-    def _request(self, article: str) -> ExtractionRequest:
-        s = self.settings
-        budget = CallBudget(
-            CallJournal(),
-            max_requests=s.requests_per_call,
-            max_answers=s.max_reasks + 1,
-            timeout=s.timeout,
-            deadline=s.retry.deadline,
-            clock=s.retry.clock,
-            max_tokens=s.max_tokens,
-        )
-        return ExtractionRequest(tuple(self.prompt.render(article)), article, budget)
+    def _answer(self, run: _Run, ask: Ask) -> BaseModel | None:
+        try:
+            return self.backend.complete(run.request(ask)).output
+        except ResponseError:
+            if ask.optional:
+                return None
+            raise
 
-    def _finish(
-        self,
-        article: str,
-        request: ExtractionRequest,
-        completion: Completion,
-        latency: float,
-    ) -> Computed:
-        journal = request.journal
+    async def _aanswer(self, run: _Run, ask: Ask) -> BaseModel | None:
+        try:
+            return (await self.backend.acomplete(run.request(ask))).output
+        except ResponseError:
+            if ask.optional:
+                return None
+            raise
+
+    def _finish(self, run: _Run, draft: DraftSummary) -> Computed:
+        journal = run.journal
         meta = Meta(
-            model=completion.model,
+            model=self.backend.model,
             backend=self.backend.kind,
-            prompt=self.prompt.ref,
+            prompt=self.strategy.prompt.ref,
+            strategy=self.strategy.name,
             usage=journal.usage,
             attempts=journal.count,
             attempt_log=journal.attempts,
-            latency_s=round(latency, 3),
+            latency_s=round(time.perf_counter() - run.started, 3),
         )
-        summary = assemble(completion.draft, article, policy=self.settings.ungrounded, meta=meta)
-        return Computed(summary, completion.draft)
+        summary = assemble(draft, run.article, policy=self.settings.ungrounded, meta=meta)
+        return Computed(summary, draft)
 
     def _reassemble(self, draft: DraftSummary, article: str, meta: Meta) -> ArticleSummary:
         """A stored draft grounded in `article` by today's rules; `meta` says how it was made."""
         return assemble(draft, article, policy=self.settings.ungrounded, meta=meta)
+
+
+class _Run:
+    """One summarize call: the plan being driven, its journal, and a budget per ask."""
+
+    def __init__(self, settings: Settings, strategy: Strategy, article: str) -> None:
+        self.settings = settings
+        self.article = article
+        self.started = time.perf_counter()
+        self.root = CallBudget(
+            CallJournal(),
+            max_requests=settings.requests_per_call,
+            max_answers=settings.max_reasks + 1,
+            timeout=settings.timeout,
+            deadline=settings.retry.deadline,
+            clock=settings.retry.clock,
+        )
+        self.plan = strategy.plan(article)
+
+    @property
+    def journal(self) -> CallJournal:
+        """Every request of the call."""
+        return self.root.journal
+
+    def request(self, ask: Ask) -> ExtractionRequest:
+        """`ask` as a request with its own allowance of requests and answers."""
+        cap = self.settings.max_tokens
+        if cap is not None and ask.max_tokens is not None:
+            cap = min(cap, ask.max_tokens)
+        budget = self.root.next_ask(max_tokens=cap)
+        return ExtractionRequest(ask.messages, self.article, budget, ask.response_model, ask.mode)
 
 
 def summarize(text: str | bytes, model: str | None = None, **kwargs: Any) -> ArticleSummary:

@@ -13,6 +13,8 @@ off, so no two layers retry the same failure. Each retry is logged at INFO on th
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from tenacity import (
@@ -66,7 +68,7 @@ class RetryingSender:
         """Send `body`, retrying transient failures."""
         run = _Request(self, budget)
         for attempt in Retrying(sleep=self.policy.sleep, **run.tenacity_kwargs()):
-            with attempt:
+            with attempt, run.timed():
                 answer = self.wrapped.send(body, budget)
         return answer
 
@@ -74,7 +76,7 @@ class RetryingSender:
         """Async twin of `send`: the same policy, awaiting its sleeps."""
         run = _Request(self, budget)
         async for attempt in AsyncRetrying(sleep=self.policy.asleep, **run.tenacity_kwargs()):
-            with attempt:
+            with attempt, run.timed():
                 answer = await self.wrapped.asend(body, budget)
         return answer
 
@@ -111,9 +113,18 @@ class _Request:
             left = max(budget.time_left() or 0.0, 0.0)
             raise DeadlineExceededError(
                 f"the call's deadline of {budget.deadline:g}s leaves {left:.2f}s, too little "
-                f"for re-ask {budget.journal.answers} (the last answer was invalid)",
+                f"for re-ask {budget.answers()} (the last answer was invalid)",
                 model=self.model,
             )
+
+    @contextmanager
+    def timed(self) -> Iterator[None]:
+        """Note how long one try took on the policy's clock (re-asks are judged by it)."""
+        started = self.budget.clock()
+        try:
+            yield
+        finally:
+            self.budget.last_duration = self.budget.clock() - started
 
     def tenacity_kwargs(self) -> dict[str, Any]:
         return {

@@ -239,6 +239,9 @@ class Meta(_Frozen):
     model: str
     backend: Literal["local", "openai"]
     prompt: str = Field(description="Prompt id@version, e.g. 'article_summary@v1'.")
+    strategy: str = Field(
+        "single", description="How the model was asked: 'single' call or 'sentences' coding."
+    )
     schema_version: str = SCHEMA_VERSION
     usage: Usage = Usage()
     attempts: int = Field(1, description="Model calls made, re-asks and retries included.")

@@ -14,7 +14,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
+from pydantic import BaseModel
+
 from summarize.budget import CallBudget
+from summarize.config import Mode
 from summarize.draft import DraftSummary
 from summarize.journal import CallJournal
 from summarize.prompts import Message
@@ -29,17 +32,21 @@ ChatBody = dict[str, Any]
 
 @dataclass(frozen=True, slots=True)
 class ExtractionRequest:
-    """One article, rendered into messages, to be turned into a `DraftSummary`.
+    """One ask: rendered messages, to be answered with a validated `response_model`.
 
     Attributes:
         messages: The rendered prompt.
         article: The article text quotes must come from (for the re-ask check).
-        budget: What the call may spend (requests, answers, time) and its journal.
+        budget: What the ask may spend (requests, answers, time) and the call's journal.
+        response_model: What the answer must validate as (a `DraftSummary` by default).
+        mode: How to ask for structure; None: the backend's configured mode.
     """
 
     messages: tuple[Message, ...]
     article: str
     budget: CallBudget
+    response_model: type[BaseModel] = DraftSummary
+    mode: Mode | None = None
 
     @property
     def journal(self) -> CallJournal:
@@ -54,14 +61,14 @@ class ExtractionRequest:
 
 @dataclass(frozen=True, slots=True)
 class Completion:
-    """A validated draft (what it cost is in the request's journal).
+    """A validated answer (what it cost is in the request's journal).
 
     Attributes:
-        draft: The model's answer, validated.
+        output: The model's answer, validated as the request's `response_model`.
         model: The model that answered.
     """
 
-    draft: DraftSummary
+    output: BaseModel
     model: str
 
 

@@ -22,7 +22,7 @@ from instructor.core.hooks import Hooks
 from summarize.backends.base import BackendKind, Completion, ExtractionRequest, Sender
 from summarize.backends.http import Redactor, first_line
 from summarize.config import Mode
-from summarize.draft import DraftSummary, GroundingCheck, grounding_scope
+from summarize.draft import GroundingCheck, grounding_scope
 from summarize.errors import BackendError, InvalidOutputError
 
 __all__ = ["StructuredBackend"]
@@ -63,7 +63,7 @@ class StructuredBackend:
 
     def __init__(self, sender: Sender, *, mode: Mode, redact: Redactor) -> None:
         self.sender = sender
-        self._mode = _MODES[mode]
+        self._mode = mode
         self._redact = redact
 
     @property
@@ -83,10 +83,10 @@ class StructuredBackend:
         def send(**body: Any) -> Any:
             return self.sender.send(body, budget)
 
-        create = instructor.patch(create=send, mode=self._mode)
+        create = instructor.patch(create=send, mode=_MODES[request.mode or self._mode])
         with self._active(request):
-            draft = create(**self._create_kwargs(request))
-        return Completion(draft=draft, model=self.model)
+            output = create(**self._create_kwargs(request))
+        return Completion(output=output, model=self.model)
 
     async def acomplete(self, request: ExtractionRequest) -> Completion:
         """Ask the model without blocking the event loop."""
@@ -95,10 +95,10 @@ class StructuredBackend:
         async def send(**body: Any) -> Any:
             return await self.sender.asend(body, budget)
 
-        create = instructor.patch(create=send, mode=self._mode)
+        create = instructor.patch(create=send, mode=_MODES[request.mode or self._mode])
         with self._active(request):
-            draft = await create(**self._create_kwargs(request))
-        return Completion(draft=draft, model=self.model)
+            output = await create(**self._create_kwargs(request))
+        return Completion(output=output, model=self.model)
 
     def close(self) -> None:
         """Close the sender's sync connections."""
@@ -115,7 +115,7 @@ class StructuredBackend:
         hooks.on("parse:error", self._rejected(request))
         return {
             "messages": list(request.messages),
-            "response_model": DraftSummary,
+            "response_model": request.response_model,
             "max_retries": request.max_reasks,
             "strict": False,
             "hooks": hooks,

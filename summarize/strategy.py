@@ -1,0 +1,94 @@
+"""How a summary is asked for: one call, or many small ones. Pure: strategies do no I/O.
+
+A strategy is a plan written as a generator: it yields each `Ask` (messages and the model the
+answer must validate as), receives the validated answer, and returns the `DraftSummary` the
+answers add up to. The pipeline drives the plan, sync or async, so both paths share every
+step but the awaited call; every strategy ends in the same assembly and grounding.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from dataclasses import dataclass
+from typing import Protocol
+
+from pydantic import BaseModel
+
+from summarize.config import Mode, Settings
+from summarize.draft import DraftSummary
+from summarize.prompts import Message, Prompt, load_prompt
+
+__all__ = ["Ask", "Plan", "SingleCall", "Strategy", "open_strategy"]
+
+
+@dataclass(frozen=True, slots=True)
+class Ask:
+    """One request of a plan.
+
+    Attributes:
+        messages: The prompt.
+        response_model: What the answer must validate as.
+        max_tokens: Cap on the answer (None: the settings' cap).
+        mode: How to ask for structure (None: the settings' mode).
+        optional: When the model cannot give a valid answer (invalid after re-asks,
+            truncated, refused), the plan receives None instead of the call failing.
+    """
+
+    messages: tuple[Message, ...]
+    response_model: type[BaseModel]
+    max_tokens: int | None = None
+    mode: Mode | None = None
+    optional: bool = False
+
+
+#: Yields asks, receives each validated answer (or None for a failed optional ask), returns
+#: the draft.
+Plan = Generator[Ask, BaseModel | None, DraftSummary]
+
+
+class Strategy(Protocol):
+    """A way of turning an article into a `DraftSummary` through model calls."""
+
+    @property
+    def name(self) -> str:
+        """Recorded in `Meta.strategy` and in cache keys."""
+        ...
+
+    @property
+    def prompt(self) -> Prompt:
+        """The versioned prompt it renders (its text is part of cache keys)."""
+        ...
+
+    def plan(self, article: str) -> Plan:
+        """The asks for `article`, one at a time."""
+        ...
+
+
+class SingleCall:
+    """The whole summary in one structured call: for strong hosted models.
+
+    Args:
+        prompt: The versioned prompt asking for a `DraftSummary`.
+        settings: Where the answer cap comes from.
+    """
+
+    name = "single"
+
+    def __init__(self, prompt: Prompt, settings: Settings) -> None:
+        self.prompt = prompt
+        self._max_tokens = settings.max_tokens
+
+    def plan(self, article: str) -> Plan:
+        """One ask: the article, answered with a `DraftSummary`."""
+        answer = yield Ask(tuple(self.prompt.render(article)), DraftSummary, self._max_tokens)
+        assert isinstance(answer, DraftSummary)  # not optional: a failure ends the call
+        return answer
+
+
+def open_strategy(settings: Settings) -> Strategy:
+    """The strategy `settings` ask for (``"auto"``: the one measured best for the backend).
+
+    Raises:
+        PromptError: Its prompt cannot be loaded.
+    """
+    return SingleCall(load_prompt(settings.prompt), settings)
