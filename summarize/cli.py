@@ -1,7 +1,8 @@
 """The command line, thin over the library.
 
 ``summarize [options] FILE... | -`` summarizes articles (cached; ``--no-cache`` skips the
-cache) and ``summarize cache stats|clear [--cache URL]`` inspects or empties it.
+cache), ``summarize cache stats|clear [--cache URL]`` inspects or empties it and
+``summarize models list|fetch [NAME]`` lists or fetches the local models.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from summarize import __version__
 from summarize.cache import CacheSpec, open_cache
 from summarize.config import Settings
 from summarize.errors import SummarizeError
+from summarize.models import main as models_main
+from summarize.models import registry_name
 from summarize.pipeline import Summarizer
 from summarize.render import to_markdown, to_text
 from summarize.schema import ArticleSummary
@@ -40,9 +43,14 @@ def _parser() -> argparse.ArgumentParser:
         "files",
         nargs="+",
         metavar="FILE",
-        help="article text files; - for stdin (`summarize cache stats|clear` manages the cache)",
+        help="article text files; - for stdin (`summarize cache stats|clear` manages the cache, "
+        "`summarize models list|fetch` the local models)",
     )
-    p.add_argument("--model", help='"local", "local:/path/model.gguf", or an endpoint model name')
+    p.add_argument(
+        "--model",
+        help='"local", "local:NAME" (see `summarize models list`), "local:/path/model.gguf", '
+        '"hf:OWNER/REPO/FILE.gguf", or an endpoint model name',
+    )
     p.add_argument("--base-url", help="OpenAI-compatible endpoint (key from OPENAI_API_KEY)")
     p.add_argument(
         "--format",
@@ -111,6 +119,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["cache"]:  # a file named "cache" can be given as ./cache
         return cache_main(argv[1:])
+    if argv[:1] == ["models"]:
+        return models_main(argv[1:])
     args = _parser().parse_args(argv)
     cache: CacheSpec = False if args.no_cache else args.cache
     try:
@@ -125,7 +135,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         summarizer = Summarizer(settings=settings, cache=cache)
     except SummarizeError as exc:
         return _fail(_one_line(exc), 1)
-    if settings.is_local and settings.local_model_path is None:
+    if settings.is_local and registry_name(settings.local_model_path) == "smollm2":
         print(TINY_MODEL_NOTE, file=sys.stderr)
     status = 0
     results: list[tuple[str, ArticleSummary]] = []

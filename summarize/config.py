@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_OPENAI_MODEL",
+    "HF_PREFIX",
     "LOCAL_MODEL",
     "Mode",
     "RetryPolicy",
@@ -27,6 +28,7 @@ Mode = Literal["tools", "json_schema", "json", "md_json"]
 UngroundedPolicy = Literal["keep", "drop", "raise"]
 
 LOCAL_MODEL = "local"
+HF_PREFIX = "hf:"
 DEFAULT_OPENAI_MODEL = "gpt-4o-mini"
 _MODES: tuple[str, ...] = ("tools", "json_schema", "json", "md_json")
 _POLICIES: tuple[str, ...] = ("keep", "drop", "raise")
@@ -99,8 +101,10 @@ class Settings:
     """Everything a `Summarizer` needs to know, validated once.
 
     Attributes:
-        model: ``"local"`` (embedded SmolLM2), ``"local:/path/model.gguf"``, or a provider's
-            model name. None picks one: the local model unless an API key or base URL is set.
+        model: ``"local"`` (the default local model), ``"local:NAME"`` (a model of
+            `summarize.models`), ``"local:/path/model.gguf"``, ``"hf:OWNER/REPO/FILE.gguf"``
+            (downloaded from the Hugging Face Hub, run locally), or a provider's model name.
+            None picks one: the local model unless an API key or base URL is set.
         base_url: An OpenAI-compatible endpoint (Ollama, vLLM, llama.cpp server, ...).
         api_key: The endpoint's key. Local servers accept any non-empty string.
         mode: How instructor asks for structure. "tools" works on OpenAI and on llama.cpp,
@@ -185,14 +189,21 @@ class Settings:
 
     @property
     def is_local(self) -> bool:
-        """True when the embedded in-process model answers (no HTTP endpoint)."""
+        """True when a model runs in-process (no HTTP endpoint)."""
         if self.model is not None:
-            return self.model == LOCAL_MODEL or self.model.startswith(LOCAL_MODEL + ":")
+            prefixes = (LOCAL_MODEL + ":", HF_PREFIX)
+            return self.model == LOCAL_MODEL or self.model.startswith(prefixes)
         return self.base_url is None and self.api_key is None
 
     @property
     def local_model_path(self) -> str | None:
-        """The GGUF path a ``"local:PATH"`` model names; None for the embedded default."""
+        """The local model asked for, as `summarize.models.resolve` takes it.
+
+        A registry name or GGUF path after ``"local:"``, an ``"hf:"`` model as given, or None
+        for the default local model.
+        """
+        if self.model and self.model.startswith(HF_PREFIX):
+            return self.model
         if self.model and self.model.startswith(LOCAL_MODEL + ":"):
             return self.model.split(":", 1)[1] or None
         return None

@@ -12,20 +12,18 @@ tokens and seconds per article.
 from __future__ import annotations
 
 import json
-import re
 import time
-import unicodedata
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from pydantic import BaseModel, ConfigDict, ValidationError
-from rapidfuzz import fuzz
 
 from summarize.assemble import assemble
 from summarize.draft import UNCAPPED, DraftSummary
 from summarize.errors import SummarizeError
+from summarize.names import same_actor
 from summarize.schema import ArticleSummary, Item, Meta, Position, Rebuttal, Venue, WarningItem
 
 if TYPE_CHECKING:
@@ -43,47 +41,9 @@ __all__ = [
     "evaluate_files",
     "load_gold",
     "load_gold_article",
-    "same_actor",
 ]
 
 CATEGORIES: Final = ("warnings", "positions", "venues", "rebuttals")
-NAME_MIN_SCORE: Final = 85.0
-"""rapidfuzz ratio (0-100) at which two spellings of a name are the same name."""
-_FILLER: Final = frozenset({"the", "of", "s", "and", "a", "an", "mr", "ms", "mrs", "dr"})
-# Titles say what someone is, not who: "President Putin" is Putin.
-_TITLES: Final = frozenset(
-    {
-        "president",
-        "prime",
-        "minister",
-        "deputy",
-        "first",
-        "foreign",
-        "defence",
-        "defense",
-        "secretary",
-        "spokesman",
-        "spokeswoman",
-        "spokesperson",
-        "general",
-        "ambassador",
-        "envoy",
-        "chancellor",
-        "king",
-        "queen",
-        "sheikh",
-        "senator",
-        "commissioner",
-        "chief",
-        "head",
-        "leader",
-        "vice",
-        "acting",
-        "former",
-        "state",
-        "affairs",
-    }
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,41 +217,6 @@ def actor_of(item: Item) -> str:
     if isinstance(item, Venue):
         return item.place
     return ""
-
-
-def same_actor(found: str, expected: str, names: Iterable[frozenset[str]] = ()) -> bool:
-    """Whether `found` names the actor `expected` names, allowing for the actor's aliases.
-
-    Names agree when, after folding case, accents and punctuation and setting titles aside,
-    every word of the shorter is a word of the longer ("President Putin" / "Vladimir Putin"),
-    spelled alike or nearly so ("Zelensky" / "Volodymyr Zelenskyy"). An expected name that
-    belongs to a gold actor's set of names stands for all of them.
-    """
-    candidates = {expected}
-    for group in names:
-        if any(_same_name(expected, n) for n in group):
-            candidates |= group
-    return any(_same_name(found, c) for c in candidates)
-
-
-def _same_name(a: str, b: str) -> bool:
-    ta, tb = _tokens(a), _tokens(b)
-    if not ta or not tb:
-        return False
-    short, long = sorted((ta, tb), key=len)
-    return all(any(_same_word(w, v) for v in long) for w in short)
-
-
-def _same_word(a: str, b: str) -> bool:
-    return a == b or (min(len(a), len(b)) >= 4 and fuzz.ratio(a, b) >= NAME_MIN_SCORE)
-
-
-def _tokens(name: str) -> frozenset[str]:
-    """The words of a name that identify someone: folded, without titles and filler."""
-    folded = unicodedata.normalize("NFKD", name.casefold().replace("\u2019", "'"))
-    plain = "".join(c for c in folded if not unicodedata.combining(c))
-    words = re.findall(r"[^\W_]+", re.sub(r"'s\b", "", plain))
-    return frozenset(w for w in words if w not in _FILLER and w not in _TITLES)
 
 
 def _score(

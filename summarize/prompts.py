@@ -10,7 +10,8 @@ from __future__ import annotations
 import hashlib
 import re
 import tomllib
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from importlib.resources.abc import Traversable
@@ -37,6 +38,15 @@ class _PromptFile(BaseModel):
     description: str
     system: str
     user: str
+    templates: dict[str, str] = {}
+
+    @field_validator("templates")
+    @classmethod
+    def _no_article_in_templates(cls, templates: dict[str, str]) -> dict[str, str]:
+        for name, template in templates.items():
+            if {"article", "fence"} & set(_PLACEHOLDER.findall(template)):
+                raise ValueError(f"template {name!r}: the article goes once, in the user message")
+        return {name: template.strip() for name, template in templates.items()}
 
     @field_validator("system", "user")
     @classmethod
@@ -63,13 +73,18 @@ class _PromptFile(BaseModel):
 
 @dataclass(frozen=True, slots=True)
 class Prompt:
-    """One released prompt version."""
+    """One released prompt version.
+
+    Attributes:
+        templates: Further named messages a strategy fills (e.g. one question per sentence).
+    """
 
     id: str
     version: int
     description: str
     system: str
     user: str
+    templates: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def ref(self) -> str:
@@ -87,6 +102,20 @@ class Prompt:
             {"role": "system", "content": _fill(self.system, values)},
             {"role": "user", "content": _fill(self.user, values)},
         ]
+
+    def fill(self, template: str, **values: str) -> str:
+        """The named template with its ``{{placeholders}}`` filled in one pass.
+
+        Raises:
+            PromptError: The template does not exist, or a placeholder has no value.
+        """
+        text = self.templates.get(template)
+        if text is None:
+            raise PromptError(f"{self.ref} has no template {template!r}")
+        missing = set(_PLACEHOLDER.findall(text)) - values.keys()
+        if missing:
+            raise PromptError(f"{self.ref} {template}: no value for {', '.join(sorted(missing))}")
+        return _fill(text, values)
 
 
 def fence_for(article: str) -> str:
@@ -140,7 +169,14 @@ def load_prompt(spec: str = "article_summary") -> Prompt:
         raise PromptError(f"invalid prompt file {name}/v{version}.toml: {exc}") from exc
     if (parsed.id, parsed.version) != (name, version):
         raise PromptError(f"{name}/v{version}.toml declares {parsed.id}@v{parsed.version}")
-    return Prompt(parsed.id, parsed.version, parsed.description, parsed.system, parsed.user)
+    return Prompt(
+        parsed.id,
+        parsed.version,
+        parsed.description,
+        parsed.system,
+        parsed.user,
+        dict(parsed.templates),
+    )
 
 
 def _parse_version(text: str) -> int:

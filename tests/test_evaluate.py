@@ -17,8 +17,8 @@ from summarize.evaluate import (
     gold_files,
     load_gold,
     load_gold_article,
-    same_actor,
 )
+from summarize.names import same_actor
 from summarize.schema import ArticleSummary
 from summarize.testing import FakeLLM
 

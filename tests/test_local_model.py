@@ -12,25 +12,26 @@ from pathlib import Path
 import pytest
 
 from summarize import ArticleSummary, Summarizer, TruncatedError
-from summarize.backends.local import default_model_path
+from summarize.models import model_path
 
 from .model_checks import assert_offsets_cover_quotes, assert_valid_local_summary
 
 pytestmark = pytest.mark.model
+SMOLLM2 = "local:smollm2"  # the small model, not the default: fast enough for tests
 
 
 @pytest.fixture(scope="module")
 def local() -> Summarizer:
-    return Summarizer("local", cache=False)  # every call here must reach the model
+    return Summarizer(SMOLLM2, cache=False)  # every call here must reach the model
 
 
 @pytest.fixture(scope="module")
 def kept(seed_article: str) -> ArticleSummary:
-    return Summarizer("local", ungrounded="keep", cache=False).summarize(seed_article)
+    return Summarizer(SMOLLM2, ungrounded="keep", cache=False).summarize(seed_article)
 
 
 def test_embedded_model_ships_in_the_wheel() -> None:
-    path = default_model_path()
+    path = model_path("smollm2")
     assert path.suffix == ".gguf" and path.stat().st_size > 50_000_000
 
 
@@ -39,7 +40,7 @@ def test_default_policy_returns_only_grounded_evidence(
 ) -> None:
     summary = local.summarize(seed_article)
     assert_valid_local_summary(summary)
-    assert summary.meta.backend == "local" and summary.meta.model == "local"
+    assert summary.meta.backend == "local" and summary.meta.model == SMOLLM2
     for item in summary.items():
         assert item.evidence and all(e.grounded for e in item.evidence), (
             f"{item.id} reached the user with ungrounded evidence"
@@ -53,7 +54,7 @@ def test_keep_policy_offsets_match_the_article(kept: ArticleSummary, seed_articl
 
 
 def test_model_path_spec_loads_the_same_file(seed_article: str) -> None:
-    summary = Summarizer(f"local:{default_model_path()}", cache=False).summarize(seed_article)
+    summary = Summarizer(f"local:{model_path('smollm2')}", cache=False).summarize(seed_article)
     assert summary.meta.model.startswith("local:")
     assert_valid_local_summary(summary)
 
@@ -66,7 +67,7 @@ async def test_async_in_process(local: Summarizer, seed_article: str) -> None:
 
 def test_tiny_token_budget_is_reported_as_truncation(seed_article: str) -> None:
     with pytest.raises(TruncatedError, match="max_tokens"):
-        Summarizer("local", max_tokens=8, max_reasks=0, cache=False).summarize(seed_article)
+        Summarizer(SMOLLM2, max_tokens=8, max_reasks=0, cache=False).summarize(seed_article)
 
 
 def test_cli_on_the_embedded_model_warns_about_its_quality_and_caches(
@@ -77,14 +78,14 @@ def test_cli_on_the_embedded_model_warns_about_its_quality_and_caches(
 
     from .conftest import SEED_ARTICLE
 
-    assert main([str(SEED_ARTICLE)]) == 0
+    assert main(["--model", SMOLLM2, str(SEED_ARTICLE)]) == 0
     captured = capsys.readouterr()
     assert TINY_MODEL_NOTE in captured.err
-    assert "Summary" in captured.out and "model local (local)" in captured.out
+    assert "Summary" in captured.out and f"model {SMOLLM2} (local)" in captured.out
     assert "served from the cache" not in captured.err
 
     started = time.perf_counter()
-    assert main([str(SEED_ARTICLE)]) == 0
+    assert main(["--model", SMOLLM2, str(SEED_ARTICLE)]) == 0
     elapsed = time.perf_counter() - started
     again = capsys.readouterr()
     assert "served from the cache" in again.err and "from cache" in again.out

