@@ -17,6 +17,7 @@ from summarize.config import UngroundedPolicy
 from summarize.draft import DraftEvidence, DraftItem, DraftSummary
 from summarize.errors import GroundingError
 from summarize.grounding import Aligner
+from summarize.guards import names_absent_from, speech_location
 from summarize.injection import Span, inside, instruction_spans
 from summarize.schema import (
     Actor,
@@ -30,7 +31,7 @@ from summarize.schema import (
     WarningItem,
 )
 
-__all__ = ["LINK_MIN_SCORE", "assemble"]
+__all__ = ["LINK_MIN_SCORE", "assemble", "summary_from_items"]
 
 #: How closely (rapidfuzz token-set ratio, 0-100) a rebuttal's `answers` text must match an
 #: item's description to be linked to it when it names no id.
@@ -49,6 +50,9 @@ def assemble(
     inside quotation marks) and outlets the article never names are dropped from `via`.
     An item whose only evidence lies in a passage addressed to an AI model (a prompt
     injection, see `summarize.injection`) is dropped: injected text is not reported news.
+    So is a venue named only as where someone spoke, or in a dateline (`summarize.guards`).
+    A summary that names someone or somewhere the article never names is replaced by one
+    built from the items.
 
     Raises:
         GroundingError: policy is "raise" and some quote is not in the article.
@@ -64,24 +68,45 @@ def assemble(
     kept = [_reported(items, injected) for items in (warnings, positions, venues, rebuttals)]
     warnings, positions, venues, rebuttals = (items for items, _ in kept)
     dropped_injected = sum(dropped for _, dropped in kept)
+    spoken = [v for v in venues if _only_where_someone_spoke(v, article)]
+    venues = [v for v in venues if v not in spoken]
+    rebuttals = [_linked(r, [*warnings, *positions, *venues, *rebuttals]) for r in rebuttals]
+    summary = " ".join(draft.summary.split())
+    from_items = not summary or bool(names_absent_from(summary, article))
+    if from_items:
+        summary = summary_from_items([*warnings, *venues, *rebuttals, *positions])
     return ArticleSummary(
-        summary=draft.summary.strip() or "(no summary)",
+        summary=summary,
         actors=_actors(draft),
         warnings=tuple(warnings),
         positions=tuple(positions),
         venues=tuple(venues),
-        rebuttals=tuple(
-            _linked(r, [*warnings, *positions, *venues, *rebuttals]) for r in rebuttals
-        ),
+        rebuttals=tuple(rebuttals),
         meta=meta.model_copy(
             update={
                 "dropped_items": build.dropped_items,
                 "dropped_evidence": build.dropped_evidence,
                 "instruction_spans": injected,
                 "dropped_injected": dropped_injected,
+                "dropped_by_guards": len(spoken),
+                "summary_from": "items" if from_items else "model",
             }
         ),
     )
+
+
+def _only_where_someone_spoke(venue: Venue, article: str) -> bool:
+    """A "venue" every quote of which names the place only as where someone spoke."""
+    quotes = [e.quote for e in venue.evidence if e.grounded]
+    return bool(quotes) and all(speech_location(venue.place, q, article) for q in quotes)
+
+
+def summary_from_items(items: Sequence[Item]) -> str:
+    """A plain summary of the first few items, in their own words (no invented names)."""
+    lines = [item.headline() for item in items[:3]]
+    if not lines:
+        return "The article reports no warnings, positions, venues or rebuttals."
+    return " ".join(line.rstrip(".") + "." for line in lines)
 
 
 def _reported(items: list[ItemT], injected: tuple[Span, ...]) -> tuple[list[ItemT], int]:
@@ -183,7 +208,11 @@ def _actors(draft: DraftSummary) -> tuple[Actor, ...]:
 
 
 def _linked(rebuttal: Rebuttal, targets: Sequence[Item]) -> Rebuttal:
-    """Resolve what a rebuttal answers: an id it names, else the closest description."""
+    """Resolve what a rebuttal answers.
+
+    An id it names, else the closest description, else the nearest earlier item of the kind
+    its words point to ("the offer" → a venue) made by someone else.
+    """
     candidates = [t for t in targets if t.id != rebuttal.id]
     ids = {t.id for t in candidates}
     for letter, number in _ITEM_ID.findall(rebuttal.answers):
@@ -193,4 +222,47 @@ def _linked(rebuttal: Rebuttal, targets: Sequence[Item]) -> Rebuttal:
     best = max(scored, default=(0.0, None))
     if best[0] >= LINK_MIN_SCORE:
         return rebuttal.model_copy(update={"answers_id": best[1]})
+    earlier = _answerable(rebuttal, candidates)
+    if earlier is not None:
+        return rebuttal.model_copy(update={"answers_id": earlier.id})
     return rebuttal
+
+
+def _answerable(rebuttal: Rebuttal, candidates: Sequence[Item]) -> Item | None:
+    """The nearest item before the rebuttal, by someone else, of the kind its words name."""
+    start = _first_offset(rebuttal)
+    if start is None:
+        return None
+    words = f"{rebuttal.answers} {rebuttal.content}".casefold()
+    kinds = [kind for kind, cue in _ANSWERED_KINDS if cue.search(words)] or [Item]
+    earlier = [
+        t
+        for t in candidates
+        if (offset := _first_offset(t)) is not None
+        and offset < start
+        and isinstance(t, tuple(kinds))
+        and actor_of(t).casefold() != rebuttal.by.casefold()
+    ]
+    return max(earlier, key=lambda t: _first_offset(t) or 0, default=None)
+
+
+def _first_offset(item: Item) -> int | None:
+    return min((e.start for e in item.evidence if e.start is not None), default=None)
+
+
+def actor_of(item: Item) -> str:
+    """Who made the item: who warns, holds, proposes or rebuts."""
+    if isinstance(item, WarningItem | Rebuttal):
+        return item.by
+    if isinstance(item, Position):
+        return item.holder
+    if isinstance(item, Venue):
+        return item.proposed_by
+    return ""
+
+
+_ANSWERED_KINDS: Final[tuple[tuple[type[Item], re.Pattern[str]], ...]] = (
+    (Venue, re.compile(r"\b(?:offer|propos|host|venue|meet|talks|invitation|invite)")),
+    (WarningItem, re.compile(r"\b(?:threat|ultimatum|deadline|warn|sanction)")),
+    (Position, re.compile(r"\b(?:claim|accus|allegation|figure|report|statement|remark)")),
+)

@@ -1,22 +1,25 @@
 """The command line, thin over the library.
 
 ``summarize [options] FILE... | -`` summarizes articles (cached; ``--no-cache`` skips the
-cache), ``summarize cache stats|clear [--cache URL]`` inspects or empties it and
-``summarize models list|fetch [NAME]`` lists or fetches the local models.
+cache), ``summarize cache stats|clear [--cache URL]`` inspects or empties it,
+``summarize models list|fetch [NAME]`` lists or fetches the local models and
+``summarize eval [GOLD...]`` scores a model against gold annotations.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Final, TextIO
+from typing import Any, Final, TextIO
 
 from summarize import __version__
 from summarize.cache import CacheSpec, open_cache
 from summarize.config import Settings
 from summarize.errors import SummarizeError
+from summarize.evaluate import ArticleResult
 from summarize.models import main as models_main
 from summarize.models import registry_name
 from summarize.pipeline import Summarizer
@@ -65,6 +68,12 @@ def _parser() -> argparse.ArgumentParser:
         help="what to do with quotes not found in the article (default: drop)",
     )
     p.add_argument("--max-tokens", type=int, help="cap on the model's answer")
+    p.add_argument(
+        "--strategy",
+        choices=("auto", "single", "sentences"),
+        help="one call for the whole summary, or sentence by sentence (default: auto, "
+        "sentences for the local model)",
+    )
     p.add_argument("--timeout", type=float, help="seconds per model call")
     _cache_options(p)
     p.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
@@ -109,6 +118,94 @@ def cache_main(argv: Sequence[str]) -> int:
     return 0
 
 
+class _Progress:
+    """A progress bar on stderr for the file being summarized (on a terminal only)."""
+
+    def __init__(self) -> None:
+        self.name = ""
+        self._bar: Any = None
+
+    def start(self, name: str) -> None:
+        """A new file: its own bar."""
+        self.close()
+        self.name = name
+
+    def __call__(self, done: int, total: int) -> None:
+        if self._bar is None:
+            from tqdm import tqdm  # the local extra installs it
+
+            self._bar = tqdm(total=total, desc=self.name, unit="step", leave=False)
+        self._bar.total = total
+        self._bar.n = done
+        self._bar.refresh()
+
+    def close(self) -> None:
+        """Remove the bar."""
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+
+
+def _eval_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="summarize eval",
+        description="Score a model against gold annotations (NAME.gold.json beside NAME.txt): "
+        "precision, recall and F1 per category, traps, invalid answers, tokens and seconds.",
+    )
+    p.add_argument(
+        "gold",
+        nargs="*",
+        type=Path,
+        help="gold files or folders of them (default: ./gold and ./seeds)",
+    )
+    p.add_argument("--model", help='"local", "local:NAME", "local:/path.gguf" or a model name')
+    p.add_argument("--base-url", help="OpenAI-compatible endpoint (key from OPENAI_API_KEY)")
+    p.add_argument("--strategy", choices=("auto", "single", "sentences"), help="how to ask")
+    p.add_argument("--max-tokens", type=int, help="cap on each answer")
+    p.add_argument("--json", type=Path, metavar="FILE", help="also write the report as JSON")
+    p.add_argument(
+        "--cache", action="store_true", help="read and write the cache (default: every call)"
+    )
+    return p
+
+
+def eval_main(argv: Sequence[str]) -> int:
+    """``summarize eval``: 0 when every article was summarized, 1 when some failed."""
+    from summarize.evaluate import evaluate_files, gold_files
+
+    args = _eval_parser().parse_args(argv)
+    paths = args.gold or [p for p in (Path("gold"), Path("seeds")) if p.is_dir()]
+    files = gold_files(paths)
+    if not files:
+        return _fail("no gold files found (give NAME.gold.json files or folders)", 2)
+    flags = {
+        "model": args.model,
+        "base_url": args.base_url,
+        "strategy": args.strategy,
+        "max_tokens": args.max_tokens,
+    }
+    try:
+        settings = Settings.from_env(**{k: v for k, v in flags.items() if v is not None})
+        summarizer = Summarizer(settings=settings, cache=None if args.cache else False)
+        with summarizer:
+            report = evaluate_files(files, summarizer, on_result=_eval_progress)
+    except (SummarizeError, ValueError) as exc:
+        return _fail(_one_line(exc), 1)
+    print(report.table())
+    if args.json is not None:
+        try:
+            args.json.write_text(json.dumps(report.as_dict(), indent=2) + "\n", encoding="utf-8")
+        except OSError as exc:
+            return _fail(f"cannot write {args.json}: {exc.strerror}", 2)
+    return 1 if any(r.error for r in report.results) else 0
+
+
+def _eval_progress(result: ArticleResult) -> None:
+    score = result.score.overall if result.score is not None else None
+    detail = result.error or (f"F1 {score.f1:.2f}" if score else "")
+    print(f"{result.name}: {detail} ({result.seconds:.1f}s)", file=sys.stderr, flush=True)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code.
 
@@ -121,6 +218,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return cache_main(argv[1:])
     if argv[:1] == ["models"]:
         return models_main(argv[1:])
+    if argv[:1] == ["eval"]:
+        return eval_main(argv[1:])
     args = _parser().parse_args(argv)
     cache: CacheSpec = False if args.no_cache else args.cache
     try:
@@ -130,9 +229,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             "ungrounded": args.ungrounded,
             "max_tokens": args.max_tokens,
             "timeout": args.timeout,
+            "strategy": args.strategy,
         }
         settings = Settings.from_env(**{k: v for k, v in flags.items() if v is not None})
-        summarizer = Summarizer(settings=settings, cache=cache)
+        progress = _Progress() if settings.is_local and sys.stderr.isatty() else None
+        summarizer = Summarizer(settings=settings, cache=cache, on_progress=progress)
     except SummarizeError as exc:
         return _fail(_one_line(exc), 1)
     if settings.is_local and registry_name(settings.local_model_path) == "smollm2":
@@ -143,6 +244,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         with summarizer:
             for name in args.files:
                 try:
+                    if progress is not None:
+                        progress.start(name)
                     summary = summarizer.summarize(_read(name))
                     if summary.meta.cache_hit:
                         print(f"{name}: served from the cache", file=sys.stderr)
@@ -153,6 +256,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                     status = max(status, _fail(f"{name}: {_one_line(exc)}", 1))
     except KeyboardInterrupt:
         return 130
+    finally:
+        if progress is not None:
+            progress.close()
     try:
         _output(args.output, results, args.format)
     except OSError as exc:

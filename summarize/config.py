@@ -21,21 +21,25 @@ __all__ = [
     "Mode",
     "RetryPolicy",
     "Settings",
+    "StrategyName",
     "UngroundedPolicy",
 ]
 
 Mode = Literal["tools", "json_schema", "json", "md_json"]
+StrategyName = Literal["auto", "single", "sentences"]
 UngroundedPolicy = Literal["keep", "drop", "raise"]
 
 LOCAL_MODEL = "local"
 HF_PREFIX = "hf:"
 DEFAULT_OPENAI_MODEL = "gpt-4o-mini"
 _MODES: tuple[str, ...] = ("tools", "json_schema", "json", "md_json")
+_STRATEGIES: tuple[str, ...] = ("auto", "single", "sentences")
 _POLICIES: tuple[str, ...] = ("keep", "drop", "raise")
 # Settings fields that need a value; None is a valid value for every other one.
 _REQUIRED: tuple[str, ...] = (
     "mode",
     "prompt",
+    "strategy",
     "max_input_chars",
     "timeout",
     "retry",
@@ -109,7 +113,10 @@ class Settings:
         api_key: The endpoint's key. Local servers accept any non-empty string.
         mode: How instructor asks for structure. "tools" works on OpenAI and on llama.cpp,
             where a forced tool choice becomes a grammar.
-        prompt: Prompt to use, ``"name@vN"`` or ``"name"`` for its newest version.
+        prompt: Prompt of the single-call strategy, ``"name@vN"`` or ``"name"`` for its newest.
+        strategy: How the model is asked: "single" (one call for the whole summary, for
+            strong hosted models), "sentences" (one short call per sentence, for small local
+            models), or "auto": sentences for the in-process model, single for endpoints.
         max_input_chars: Longer articles are refused before any call.
         max_tokens: Cap on the model's answer; None leaves it out of the request (for
             reasoning models that reject it).
@@ -134,6 +141,7 @@ class Settings:
     api_key: str | None = field(default=None, repr=False)
     mode: Mode = "tools"
     prompt: str = "article_summary"
+    strategy: StrategyName = "auto"
     max_input_chars: int = 200_000
     max_tokens: int | None = 2048
     temperature: float | None = 0.0
@@ -151,6 +159,10 @@ class Settings:
         for name in _REQUIRED:
             if getattr(self, name) is None:
                 raise ConfigError(f"{name} must not be None")
+        if self.strategy not in _STRATEGIES:
+            raise ConfigError(
+                f"strategy must be one of {', '.join(_STRATEGIES)}, not {self.strategy!r}"
+            )
         if self.mode not in _MODES:
             raise ConfigError(f"mode must be one of {', '.join(_MODES)}, not {self.mode!r}")
         if self.ungrounded not in _POLICIES:

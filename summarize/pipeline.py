@@ -9,6 +9,7 @@ Sync and async share every step but the awaited calls.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any, Self
 
@@ -60,6 +61,8 @@ class Summarizer:
             stored).
         transport: An httpx2 transport to use instead of the network
             (see `summarize.testing.FakeLLM`).
+        on_progress: Called with (steps done, steps in all) as a many-step strategy
+            (sentence coding) works through an article, e.g. to drive a progress bar.
         **options: Any other `Settings` field, e.g. ``ungrounded="keep"``, ``max_reasks=1``.
 
     Raises:
@@ -78,6 +81,7 @@ class Summarizer:
         cache: CacheSpec = None,
         cache_errors: CacheErrors = "warn",
         transport: Transport | None = None,
+        on_progress: Callable[[int, int], None] | None = None,
         **options: Any,
     ) -> None:
         named = {"model": model, "base_url": base_url, "api_key": api_key, "retry": retry}
@@ -87,6 +91,7 @@ class Summarizer:
         settings = Settings.from_env(**given) if settings is None else settings.replace(**given)
         self.settings = settings
         self.strategy: Strategy = open_strategy(settings)
+        self.on_progress = on_progress
         sender = open_sender(settings, transport=transport)
         self.backend: Backend = StructuredBackend(
             RetryingSender(sender, settings.retry), mode=settings.mode, redact=sender.redact
@@ -192,6 +197,7 @@ class Summarizer:
             raise run.journal.annotate(error) from error.__cause__
 
     def _answer(self, run: _Run, ask: Ask) -> BaseModel | None:
+        self._progress(ask)
         try:
             return self.backend.complete(run.request(ask)).output
         except ResponseError:
@@ -200,12 +206,17 @@ class Summarizer:
             raise
 
     async def _aanswer(self, run: _Run, ask: Ask) -> BaseModel | None:
+        self._progress(ask)
         try:
             return (await self.backend.acomplete(run.request(ask))).output
         except ResponseError:
             if ask.optional:
                 return None
             raise
+
+    def _progress(self, ask: Ask) -> None:
+        if self.on_progress is not None and ask.progress is not None:
+            self.on_progress(*ask.progress)
 
     def _finish(self, run: _Run, draft: DraftSummary) -> Computed:
         journal = run.journal

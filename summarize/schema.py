@@ -7,13 +7,18 @@ Fields the model fills are documented for readers; offsets, `grounded` and `matc
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Annotated, ClassVar, Literal
+from typing import TYPE_CHECKING, Annotated, ClassVar, Literal
 
 import pycountry
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from summarize.event_codes import Category, clean_cameo, clean_plover
 from summarize.grounding import MatchKind
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from summarize.display import SummaryView
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -260,6 +265,14 @@ class Meta(_Frozen):
     dropped_injected: int = Field(
         0, description="Items dropped because their only evidence lies in such a passage."
     )
+    dropped_by_guards: int = Field(
+        0, description="Items a precision guard removed (a venue that is only where someone spoke)."
+    )
+    summary_from: Literal["model", "items"] = Field(
+        "model",
+        description="'items' when the model's summary named someone or somewhere the article "
+        "does not, and was replaced by one built from the items.",
+    )
     cache_error: str | None = Field(
         None, description="Why this summary could not be stored in the cache, when it could not."
     )
@@ -289,6 +302,34 @@ class ArticleSummary(_Frozen):
     def get(self, item_id: str) -> Item | None:
         """The item with this id, or None."""
         return next((item for item in self.items() if item.id == item_id), None)
+
+    def display(self, article: str | None = None) -> SummaryView:
+        """This summary beside its article, spans highlighted (`summarize.display`)."""
+        from summarize.display import SummaryView
+
+        return SummaryView(self, article)
+
+    def to_records(self, *, per: Literal["item", "evidence"] = "item") -> list[dict[str, object]]:
+        """One flat dict per item, or per quote (`summarize.tables.records`)."""
+        from summarize.tables import records
+
+        return list(records(self, per=per))
+
+    def to_dataframe(self, *, per: Literal["item", "evidence"] = "item") -> pd.DataFrame:
+        """`to_records` as a pandas DataFrame (needs the ``tables`` extra)."""
+        from summarize.tables import to_dataframe
+
+        return to_dataframe(self, per=per)
+
+    def _repr_html_(self) -> str:
+        from summarize.display import summary_html
+
+        return summary_html(self)
+
+    def _repr_markdown_(self) -> str:
+        from summarize.display import summary_markdown
+
+        return summary_markdown(self)
 
 
 def __getattr__(name: str) -> object:

@@ -28,12 +28,15 @@ class Sentence:
         start: Offset of its first character in the article.
         end: Offset just past its last character.
         text: ``article[start:end]``.
+        paragraph: Which line of the article it is on, from 0 (wire copy puts each
+            paragraph on a line of its own).
     """
 
     number: int
     start: int
     end: int
     text: str
+    paragraph: int = 0
 
 
 @lru_cache(maxsize=1)
@@ -52,7 +55,8 @@ def split_sentences(article: str) -> tuple[Sentence, ...]:
             text = piece.strip()
             if sum(c.isalpha() for c in text) >= MIN_LETTERS:
                 first = start + (len(piece) - len(piece.lstrip()))
-                found.append(Sentence(len(found) + 1, first, first + len(text), text))
+                line = article.count("\n", 0, first)
+                found.append(Sentence(len(found) + 1, first, first + len(text), text, line))
             start = end + 1
     return tuple(found)
 

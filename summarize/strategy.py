@@ -18,7 +18,10 @@ from summarize.config import Mode, Settings
 from summarize.draft import DraftSummary
 from summarize.prompts import Message, Prompt, load_prompt
 
-__all__ = ["Ask", "Plan", "SingleCall", "Strategy", "open_strategy"]
+__all__ = ["SENTENCE_PROMPT", "Ask", "Plan", "SingleCall", "Strategy", "open_strategy"]
+
+#: The prompt sentence coding uses.
+SENTENCE_PROMPT = "sentence_coding"
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +35,7 @@ class Ask:
         mode: How to ask for structure (None: the settings' mode).
         optional: When the model cannot give a valid answer (invalid after re-asks,
             truncated, refused), the plan receives None instead of the call failing.
+        progress: How far the plan is: (steps done, steps in all), for progress bars.
     """
 
     messages: tuple[Message, ...]
@@ -39,6 +43,7 @@ class Ask:
     max_tokens: int | None = None
     mode: Mode | None = None
     optional: bool = False
+    progress: tuple[int, int] | None = None
 
 
 #: Yields asks, receives each validated answer (or None for a failed optional ask), returns
@@ -86,9 +91,20 @@ class SingleCall:
 
 
 def open_strategy(settings: Settings) -> Strategy:
-    """The strategy `settings` ask for (``"auto"``: the one measured best for the backend).
+    """The strategy `settings` ask for; ``"auto"`` picks the one measured best for the backend.
+
+    Sentence coding goes through ``json_schema`` in-process (a grammar that keeps the schema
+    out of the shared prompt prefix) and through the configured mode against an endpoint.
 
     Raises:
         PromptError: Its prompt cannot be loaded.
     """
+    from summarize.coding import SentenceCoding  # it builds on this module's Ask and Plan
+
+    name = settings.strategy
+    if name == "auto":
+        name = "sentences" if settings.is_local else "single"
+    if name == "sentences":
+        mode: Mode = "json_schema" if settings.is_local else settings.mode
+        return SentenceCoding(load_prompt(SENTENCE_PROMPT), mode=mode)
     return SingleCall(load_prompt(settings.prompt), settings)

@@ -26,7 +26,7 @@ import json
 import socket
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -52,6 +52,7 @@ __all__ = [
     "RawBody",
     "Refusal",
     "Reply",
+    "Responder",
     "Stall",
     "Truncated",
     "block_network",
@@ -133,6 +134,8 @@ Reply = (
     | Refusal
     | EmptyChoices
 )
+#: Computes a reply from the request body: for strategies that send many different requests.
+Responder = Callable[[dict[str, Any]], Reply]
 _Answer = httpx2.Response | Disconnect | CutOff | Stall
 
 
@@ -177,7 +180,8 @@ class FakeLLM:
         *replies: Answers in order. A mapping or pydantic model is the structured output
             (sent as the forced tool call's arguments, or as message content in JSON modes);
             a str is sent as-is (to test malformed output); `HTTPFailure`, `Disconnect`,
-            `Stall` and `Truncated` script failures.
+            `Stall` and `Truncated` script failures; a function of the request body (a
+            `Responder`) returns the reply to send.
         repeat_last: Keep giving the last reply once the script runs out (else HTTP 500).
         latency: Seconds each answer takes (blocking the thread that serves it).
 
@@ -187,7 +191,9 @@ class FakeLLM:
         billed_tokens: Total tokens reported in the usage of every completion sent.
     """
 
-    def __init__(self, *replies: Reply, repeat_last: bool = True, latency: float = 0.0) -> None:
+    def __init__(
+        self, *replies: Reply | Responder, repeat_last: bool = True, latency: float = 0.0
+    ) -> None:
         self._replies = list(replies)
         self._repeat_last = repeat_last
         self.latency = latency
@@ -221,11 +227,14 @@ class FakeLLM:
             self.requests.append(body)
             self.received_at.append(time.monotonic())
             index = len(self.requests) - 1
+            reply: Reply | Responder
             if index < len(self._replies):
-                return self._replies[index]
-            if self._repeat_last and self._replies:
-                return self._replies[-1]
-        return HTTPFailure(500, "FakeLLM has no reply left")
+                reply = self._replies[index]
+            elif self._repeat_last and self._replies:
+                reply = self._replies[-1]
+            else:
+                return HTTPFailure(500, "FakeLLM has no reply left")
+        return reply(body) if callable(reply) else reply
 
     def answer(self, body: dict[str, Any]) -> _Answer:
         """The scripted answer to one request body (recorded in `requests`)."""

@@ -159,3 +159,39 @@ def test_unwritable_output_exits_2(
 ) -> None:
     assert main([str(SEED_ARTICLE), "-o", "/no/such/dir/out.txt"]) == 2
     assert "cannot write /no/such/dir/out.txt" in capsys.readouterr().err
+
+
+def test_eval_scores_a_model_against_gold_files_and_writes_json(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from summarize.cli import main
+    from summarize.testing import FakeLLM, FakeLLMServer
+
+    from .conftest import SEEDS
+    from .test_pipeline import good_draft
+
+    monkeypatch.setenv("OPENAI_API_KEY", "test-key")
+    out = tmp_path / "report.json"
+    gold = SEEDS / "vladivostok-2025-09-06.gold.json"
+    with FakeLLMServer(FakeLLM(good_draft())) as server:
+        code = main(
+            ["eval", str(gold), "--base-url", server.base_url, "--model", "m",
+             "--strategy", "single", "--json", str(out)]
+        )
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert "vladivostok-2025-09-06: F1 0.35" in captured.err, "no per-article progress"
+    assert "overall" in captured.out and "traps triggered 0" in captured.out
+    report = json.loads(out.read_text(encoding="utf-8"))
+    assert report["overall"]["matched"] == 3 and report["strategy"] == "single"
+    assert report["results"][0]["requests"] == 1
+
+
+def test_eval_without_gold_files_is_a_usage_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from summarize.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["eval"]) == 2
+    assert "no gold files" in capsys.readouterr().err

@@ -144,24 +144,46 @@ def test_each_gold_item_matches_once(gold: ArticleSummary, seed_article: str) ->
 
 
 def test_the_vladivostok_trap_is_reported(seed_gold: GoldArticle, seed_article: str) -> None:
+    from summarize.schema import Evidence, Venue
+
     assert seed_gold.traps, "the seed gold lists no traps"
+    quote = "plenary session of the Eastern Economic Forum in Vladivostok"
+    start = seed_article.index(quote)
+    evidence = Evidence(
+        quote=quote, start=start, end=start + len(quote), grounded=True, match="exact"
+    )
+    trapped = Venue(
+        id="v9",
+        place="Vladivostok",
+        proposed_by="Vladimir Putin",
+        status="held",
+        meeting="forum",
+        evidence=(evidence,),
+    )
+    base = summary_of(good_draft(), seed_article)
+    summary = base.model_copy(update={"venues": (*base.venues, trapped)})
+    score = evaluate(summary, seed_gold)
+    assert [t.place for t in score.traps] == ["Vladivostok"]
+    assert evaluate(base, seed_gold).traps == ()
+
+
+def test_the_speech_location_guard_keeps_the_trap_out(
+    seed_gold: GoldArticle, seed_article: str
+) -> None:
     draft = good_draft()
+    quote = "plenary session of the Eastern Economic Forum in Vladivostok"
     draft["venues"].append(
         dict(
             draft["venues"][0],
             place="Vladivostok",
             status="held",
-            evidence=[
-                {
-                    "quote": "plenary session of the Eastern Economic Forum in Vladivostok",
-                    "attribution": "narration",
-                }
-            ],
+            evidence=[{"quote": quote, "attribution": "narration"}],
         )
     )
-    score = evaluate(summary_of(draft, seed_article), seed_gold)
-    assert [t.place for t in score.traps] == ["Vladivostok"]
-    assert evaluate(summary_of(good_draft(), seed_article), seed_gold).traps == ()
+    summary = summary_of(draft, seed_article)
+    assert [v.place for v in summary.venues] == ["Moscow"]
+    assert summary.meta.dropped_by_guards == 1
+    assert evaluate(summary, seed_gold).traps == ()
 
 
 def test_empty_categories_score_as_vacuously_perfect() -> None:

@@ -13,6 +13,7 @@ import asyncio
 import atexit
 import importlib.util
 import json
+import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -99,7 +100,7 @@ class LlamaTransport(httpx2.BaseTransport, httpx2.AsyncBaseTransport):
         model_path: A GGUF path, a registry model name, an ``"hf:OWNER/REPO/FILE.gguf"`` spec,
             or None for the default model; fetched on first use (see `summarize.models`).
         n_ctx: Context window in tokens.
-        n_threads: CPU threads (None: llama.cpp's default).
+        n_threads: CPU threads (None: every core; llama.cpp's own default is half of them).
     """
 
     def __init__(
@@ -112,7 +113,7 @@ class LlamaTransport(httpx2.BaseTransport, httpx2.AsyncBaseTransport):
         if importlib.util.find_spec("llama_cpp") is None:
             raise ConfigError(f"llama-cpp-python is not installed; {_INSTALL_HINT}")
         path = resolve(None if model_path is None else str(model_path))
-        self._key = _ModelKey(str(path), n_ctx, n_threads)
+        self._key = _ModelKey(str(path), n_ctx, n_threads or os.cpu_count() or 1)
 
     @property
     def model_path(self) -> Path:
@@ -144,12 +145,29 @@ class LlamaTransport(httpx2.BaseTransport, httpx2.AsyncBaseTransport):
         kwargs = {k: v for k, v in request.items() if k in _ACCEPTED and v is not None}
         if "max_tokens" not in kwargs and request.get("max_completion_tokens"):
             kwargs["max_tokens"] = request["max_completion_tokens"]
+        schema = _json_schema(request.get("response_format"))
+        if schema is not None:
+            kwargs["response_format"] = {"type": "json_object", "schema": schema}
         loaded = _model(self._key)
         with loaded.lock:
             result = cast(dict[str, Any], loaded.llama.create_chat_completion(**kwargs))
         _mark_truncation(result, kwargs.get("max_tokens"))
         result["model"] = request.get("model") or result.get("model")
         return result
+
+
+def _json_schema(response_format: object) -> dict[str, Any] | None:
+    """The schema of an OpenAI ``json_schema`` response format.
+
+    llama-cpp-python 0.3.x ignores that format, but constrains output by grammar for its own
+    ``{"type": "json_object", "schema": ...}``, which is what it becomes here. Unlike a tool
+    call, the schema is not rendered into the prompt: a shared prompt prefix stays shared.
+    """
+    if not isinstance(response_format, dict) or response_format.get("type") != "json_schema":
+        return None
+    spec = response_format.get("json_schema")
+    schema = spec.get("schema") if isinstance(spec, dict) else None
+    return schema if isinstance(schema, dict) else None
 
 
 def _mark_truncation(result: dict[str, Any], max_tokens: int | None) -> None:

@@ -1,0 +1,338 @@
+"""Sentence coding: a strategy small local models can follow. Pure: it only plans asks.
+
+The article's sentences are numbered and sent once, as a prompt prefix every request shares
+(llama.cpp reads it once and reuses it). Then, for each sentence whose words could report an
+item (`summarize.cues`), one short request asks its kind — among the cued kinds and "none" —
+and its actor; a second asks that kind's fields. Evidence is the sentence itself, verbatim by
+construction. Items one actor made over several sentences are merged, and the model's
+summary is checked against the article's names. This is how event-coding pipelines work
+(one sentence at a time), and what a 1.5B model decides far better than a whole article.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Annotated, Any, Final, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, create_model
+from rapidfuzz import fuzz
+
+from summarize.config import Mode
+from summarize.cues import Kind, candidate_kinds
+from summarize.draft import DraftSummary
+from summarize.guards import reporting_outlets, speech_location
+from summarize.names import name_tokens, same_name
+from summarize.prompts import Message, Prompt
+from summarize.sentences import Sentence, numbered, split_sentences
+from summarize.speakers import speakers
+from summarize.strategy import Ask, Plan
+
+__all__ = ["SentenceCoding"]
+
+#: How alike (rapidfuzz token-set ratio) two items' issues or targets must be to merge.
+MERGE_MIN_SCORE: Final = 60.0
+_CODING_TOKENS: Final = 48
+_FIELDS_TOKENS: Final = 120
+_SUMMARY_TOKENS: Final = 160
+_MAX_EVIDENCE: Final = 2
+_MAX_STANCE: Final = 200
+_QUOTE_MARKS: Final = re.compile(r"[\"\u201c\u201d\u00ab\u00bb]")
+_PRONOUNS: Final = frozenset({"he", "she", "they", "it", "his", "her", "we", "i"})
+
+
+def _text(limit: int) -> Any:
+    return Field(max_length=limit)
+
+
+class _Answer(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class _WarningFields(_Answer):
+    target: str = _text(60)
+    consequence: str = _text(90)
+    condition: str = _text(90)
+    type: Literal["threat", "ultimatum", "prediction"]
+
+
+class _PositionFields(_Answer):
+    issue: str = _text(60)
+    polarity: Literal["favor", "against", "neutral", "conditional"]
+
+
+class _VenueFields(_Answer):
+    places: list[Annotated[str, Field(max_length=50)]] = Field(min_length=1, max_length=8)
+    proposed_by: str = _text(60)
+    status: Literal["proposed", "offered_to_host", "accepted", "rejected", "held"]
+
+
+class _RebuttalFields(_Answer):
+    answers: str = _text(80)
+    type: Literal["reject_proposal", "deny_claim", "counter_claim", "dismiss"]
+
+
+class _Summary(_Answer):
+    summary: str = _text(600)
+
+
+_FIELDS: Final[dict[Kind, type[_Answer]]] = {
+    "warning": _WarningFields,
+    "position": _PositionFields,
+    "venue": _VenueFields,
+    "rebuttal": _RebuttalFields,
+}
+_CATEGORY: Final[dict[Kind, str]] = {
+    "warning": "warnings",
+    "position": "positions",
+    "venue": "venues",
+    "rebuttal": "rebuttals",
+}
+
+
+@cache
+def _coding_model(kinds: tuple[Kind, ...]) -> type[_Answer]:
+    """``{"kind": "none" | <the cued kinds>, "actor": "..."}``: "none" is always offered first."""
+    kind = Literal[("none", *kinds)]  # type: ignore[valid-type]
+    return create_model(
+        "Coding",
+        __base__=_Answer,
+        kind=(kind, ...),
+        actor=(Annotated[str, Field(max_length=80)], ...),
+    )
+
+
+@dataclass(slots=True)
+class _Item:
+    """An item as coded, before merging: its kind, actor, fields and sentences."""
+
+    kind: Kind
+    actor: str
+    fields: dict[str, Any]
+    sentences: list[Sentence] = field(default_factory=list)
+
+    @property
+    def key(self) -> str:
+        """What else two items of one actor must share to be one item."""
+        name = {"warning": "target", "position": "issue", "venue": "place", "rebuttal": "answers"}
+        return str(self.fields.get(name[self.kind], ""))
+
+
+class SentenceCoding:
+    """Code the article one sentence at a time; see the module docstring.
+
+    Args:
+        prompt: The versioned prompt: a system message, the article message, and one
+            template per question (``code``, ``warning``, ``position``, ``venue``,
+            ``rebuttal``, ``summary``).
+        mode: How to ask for structure: ``json_schema`` in-process (a grammar that keeps
+            the schema out of the prompt), the settings' mode for an endpoint.
+    """
+
+    name = "sentences"
+
+    def __init__(self, prompt: Prompt, *, mode: Mode | None = None) -> None:
+        self.prompt = prompt
+        self._mode = mode
+
+    def plan(self, article: str) -> Plan:
+        """Ask about each cued sentence, then for a summary; return the merged draft."""
+        sentences = split_sentences(article)
+        prefix = tuple(self.prompt.render(numbered(sentences)))
+        outlets = reporting_outlets(article)
+        speaker = dict(zip(sentences, speakers(sentences, outlets), strict=True))
+        items: list[_Item] = []
+        cued = [
+            (s, kinds)
+            for s in _body(article, sentences)
+            if (kinds := candidate_kinds(s.text)) and _worth_asking(s, kinds, speaker[s])
+        ]
+        for done, (sentence, kinds) in enumerate(cued):
+            progress = (done, len(cued) + 1)
+            question = _user(
+                self.prompt.fill(
+                    "code",
+                    number=str(sentence.number),
+                    sentence=sentence.text,
+                    kinds=", ".join(("none", *kinds)),
+                )
+            )
+            coded = yield self._ask(
+                (*prefix, question), _coding_model(kinds), _CODING_TOKENS, progress
+            )
+            if coded is None or getattr(coded, "kind", "none") == "none":
+                continue
+            kind: Kind = coded.kind  # type: ignore[attr-defined]
+            actor = _actor(coded.actor, sentence, sentences, outlets, speaker[sentence])  # type: ignore[attr-defined]
+            if not actor:
+                continue
+            follow = _user(self.prompt.fill(kind, number=str(sentence.number), actor=actor))
+            answer = _assistant(coded.model_dump_json())
+            fields = yield self._ask(
+                (*prefix, question, answer, follow), _FIELDS[kind], _FIELDS_TOKENS, progress
+            )
+            if fields is not None:
+                items += _items(kind, actor, fields.model_dump(), sentence, article)
+        summary = _user(self.prompt.fill("summary"))
+        written = yield self._ask(
+            (*prefix, summary), _Summary, _SUMMARY_TOKENS, (len(cued), len(cued) + 1)
+        )
+        return _draft(_merged(items), str(getattr(written, "summary", "")))
+
+    def _ask(
+        self,
+        messages: tuple[Message, ...],
+        model: type[BaseModel],
+        max_tokens: int,
+        progress: tuple[int, int],
+    ) -> Ask:
+        return Ask(messages, model, max_tokens, self._mode, optional=True, progress=progress)
+
+
+def _worth_asking(sentence: Sentence, kinds: tuple[Kind, ...], speaker: str) -> bool:
+    """Not a sentence that could only be a position but quotes and attributes no one."""
+    if kinds != ("position",):
+        return True
+    return bool(speaker) or bool(_QUOTE_MARKS.search(sentence.text))
+
+
+def _user(text: str) -> Message:
+    return {"role": "user", "content": text}
+
+
+def _assistant(text: str) -> Message:
+    return {"role": "assistant", "content": text}
+
+
+def _body(article: str, sentences: Sequence[Sentence]) -> Iterator[Sentence]:
+    """The sentences worth coding: a headline (a first line without end punctuation) is not."""
+    for sentence in sentences:
+        first_line = sentence.start == len(article) - len(article.lstrip())
+        if first_line and "\n" in article.strip() and not re.search(r"[.!?\"”']$", sentence.text):
+            continue
+        yield sentence
+
+
+def _actor(
+    said: str,
+    sentence: Sentence,
+    sentences: Sequence[Sentence],
+    outlets: frozenset[str],
+    speaker: str,
+) -> str:
+    """The model's actor when the text bears it out, else the sentence's attributed speaker.
+
+    A pronoun, a reporting outlet ("according to Reuters") or a name found neither in the
+    sentence nor in the two before it is replaced by the speaker the attribution names.
+    """
+    actor = " ".join(said.split()).strip(" .,'\"")
+    named = bool(actor) and actor.casefold() not in _PRONOUNS
+    if named and any(same_name(actor, outlet) for outlet in outlets):
+        named = False  # the outlet reports, it does not act
+    if named and not _mentioned(actor, sentence, sentences):
+        named = False
+    return actor if named else speaker
+
+
+def _mentioned(actor: str, sentence: Sentence, sentences: Sequence[Sentence]) -> bool:
+    """Whether a word of the actor's name occurs in the sentence or the two before it."""
+    window = " ".join(
+        s.text for s in sentences if sentence.number - 2 <= s.number <= sentence.number
+    )
+    words = name_tokens(actor)
+    return bool(words) and any(word in name_tokens(window) for word in words)
+
+
+def _items(
+    kind: Kind, actor: str, fields: dict[str, Any], sentence: Sentence, article: str
+) -> list[_Item]:
+    """One item, or one venue per place named in the sentence (not where anyone spoke)."""
+    if kind != "venue":
+        return [_Item(kind, actor, fields, [sentence])]
+    found: list[_Item] = []
+    for place in fields.pop("places"):
+        place = " ".join(place.split())
+        if not place or fuzz.partial_ratio(place.casefold(), sentence.text.casefold()) < 90:
+            continue  # a place the sentence does not name
+        if speech_location(place, sentence.text, article):
+            continue  # where a speech or forum took place, or a dateline
+        found.append(_Item(kind, actor, {**fields, "place": place}, [sentence]))
+    return found
+
+
+def _merged(items: Sequence[_Item]) -> list[_Item]:
+    """Items of one kind by one actor about one thing, as one item with all its sentences."""
+    merged: list[_Item] = []
+    for item in items:
+        twin = next((m for m in merged if _same_item(m, item)), None)
+        if twin is None:
+            merged.append(_Item(item.kind, item.actor, dict(item.fields), list(item.sentences)))
+        else:
+            twin.sentences += [s for s in item.sentences if s not in twin.sentences]
+    return merged
+
+
+def _same_item(a: _Item, b: _Item) -> bool:
+    """One item: the same venue, or one actor's on one thing (or in one paragraph)."""
+    if a.kind != b.kind:
+        return False
+    if a.kind == "venue":
+        return same_name(a.key, b.key)
+    if not same_name(a.actor, b.actor):
+        return False
+    together = any(x.paragraph == y.paragraph for x in a.sentences for y in b.sentences)
+    return together or fuzz.token_set_ratio(a.key.casefold(), b.key.casefold()) >= MERGE_MIN_SCORE
+
+
+def _reported(sentence: str) -> str:
+    """What a sentence reports, without its attribution: the stance or answer in its words."""
+    text = re.sub(r"[,\s]*[\"\u201d]?[,\s]*(?:he|she|they|it)\s+(?:said|added)\.?$", "", sentence)
+    text = text.strip(' "\u201c\u201d')
+    return text if len(text) <= _MAX_STANCE else text[: _MAX_STANCE - 1].rstrip() + "\u2026"
+
+
+def _draft(items: Sequence[_Item], summary: str) -> DraftSummary:
+    data: dict[str, Any] = {"summary": summary}
+    for item in items:
+        data.setdefault(_CATEGORY[item.kind], []).append(_draft_item(item))
+    return DraftSummary.model_validate(data)
+
+
+def _draft_item(item: _Item) -> dict[str, Any]:
+    evidence = [
+        {"quote": s.text, "speaker": item.actor, "attribution": "indirect"}
+        for s in item.sentences[:_MAX_EVIDENCE]
+    ]
+    f = item.fields
+    if item.kind == "warning":
+        fields = {
+            "by": item.actor,
+            "target": f["target"],
+            "consequence": f["consequence"],
+            "condition": f["condition"] or None,
+            "kind": f["type"],
+        }
+    elif item.kind == "position":
+        fields = {
+            "holder": item.actor,
+            "issue": f["issue"],
+            "stance": _reported(item.sentences[0].text),
+            "polarity": f["polarity"],
+        }
+    elif item.kind == "venue":
+        fields = {
+            "place": f["place"],
+            "proposed_by": f["proposed_by"] or item.actor,
+            "status": f["status"],
+            "meeting": "talks",
+        }
+    else:
+        fields = {
+            "by": item.actor,
+            "answers": f["answers"],
+            "content": _reported(item.sentences[0].text),
+            "kind": f["type"],
+        }
+    return {**fields, "evidence": evidence}

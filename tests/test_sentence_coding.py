@@ -1,0 +1,247 @@
+# ruff: noqa: E501  (the test article keeps its paragraphs on single lines, as wire copy does)
+"""Sentence coding, piece by piece and end to end through the real SDK and instructor.
+
+The model is scripted (`FakeLLM` with a responder that answers each question from a table),
+so these tests check what the strategy does with answers: evidence, actors, merging, guards.
+What a real model answers is measured by `summarize eval`, and tested in test_local_model.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+
+from summarize.cues import candidate_kinds
+from summarize.guards import names_absent_from, reporting_outlets, speech_location
+from summarize.prompts import load_prompt
+from summarize.sentences import split_sentences
+from summarize.speakers import speakers
+from summarize.strategy import open_strategy
+from summarize.testing import FakeLLM
+
+ARTICLE = """Ministers clash over dam talks
+
+CAIRO, May 2 (Reuters) - Egypt's Foreign Minister Karim Nassar warned on Tuesday that "if the filling goes ahead without a deal, we will take every measure to protect our water."
+
+He said Egypt wanted a binding agreement. He added that talks had dragged on for a decade.
+
+Speaking at a news conference in Cairo, Nassar proposed Geneva as the venue for the next round of talks.
+
+Ethiopia rejected the proposal, according to Reuters. "Geneva is not an African city," its foreign ministry said.
+
+Kenya has offered to host the talks in Nairobi."""
+
+CODES: dict[int, dict[str, str]] = {  # sentence 1 is the headline
+    2: {"kind": "warning", "actor": "Karim Nassar"},
+    3: {"kind": "position", "actor": "he"},  # a pronoun: the speaker is Nassar
+    4: {"kind": "position", "actor": "Reuters"},  # an outlet: not an actor
+    5: {"kind": "venue", "actor": "Karim Nassar"},
+    6: {"kind": "rebuttal", "actor": "Ethiopia"},
+    7: {"kind": "none", "actor": ""},
+    8: {"kind": "venue", "actor": "Kenya"},
+}
+FIELDS: dict[str, dict[str, Any]] = {
+    "warning": {
+        "target": "Ethiopia",
+        "consequence": "every measure to protect its water",
+        "condition": "if the filling goes ahead without a deal",
+        "type": "threat",
+    },
+    "position": {"issue": "a binding agreement", "polarity": "favor"},
+    "venue": {
+        "places": ["Geneva", "Cairo", "Lausanne"],
+        "proposed_by": "Egypt",
+        "status": "proposed",
+    },
+    "rebuttal": {"answers": "the Geneva proposal", "type": "reject_proposal"},
+}
+
+
+def numbered(body: dict[str, Any]) -> tuple[str, int]:
+    """Our last question in a request (not instructor's re-ask) and its sentence number."""
+    ours = ("Sentence [", "The ", "Summarize")
+    question = next(
+        m["content"]
+        for m in reversed(body["messages"])
+        if m["role"] == "user" and m["content"].startswith(ours)
+    )
+    match = re.search(r"sentence \[(\d+)\]", question, re.IGNORECASE)
+    return question, int(match.group(1)) if match else 0
+
+
+def responder(body: dict[str, Any]) -> dict[str, Any]:
+    question, number = numbered(body)
+    if question.startswith("Summarize"):
+        return {"summary": "Egypt warned Ethiopia over the dam and proposed Geneva for talks."}
+    if question.startswith("Sentence"):
+        return CODES.get(number, {"kind": "none", "actor": ""})
+    kind = question.split()[1]  # "The warning in sentence [1], ..."
+    if kind == "venue" and number == 8:
+        return {"places": ["Nairobi"], "proposed_by": "Kenya", "status": "offered_to_host"}
+    return FIELDS[kind]
+
+
+def coded(**options: Any) -> tuple[Any, FakeLLM]:
+    fake = FakeLLM(responder)
+    options.setdefault("mode", "json_schema")
+    summary = fake.summarizer(strategy="sentences", **options).summarize(ARTICLE)
+    return summary, fake
+
+
+def test_sentences_keep_offsets_and_split_headlines_from_datelines() -> None:
+    sentences = split_sentences(ARTICLE)
+    assert sentences[0].text == "Ministers clash over dam talks"
+    assert sentences[1].text.startswith("CAIRO, May 2 (Reuters)")
+    for s in sentences:
+        assert ARTICLE[s.start : s.end] == s.text
+    assert [s.number for s in sentences] == list(range(1, len(sentences) + 1))
+    assert not split_sentences("(ANI)\n\nOK."), "fragments are not sentences"
+
+
+@pytest.mark.parametrize(
+    ("sentence", "kinds"),
+    [
+        ('"If they cross, we will fire," the general said.', ("warning", "position")),
+        ("Norway offered to host the talks in Oslo.", ("venue",)),
+        ("The ministry rejected the claim as baseless.", ("rebuttal",)),
+        ("The river rose two metres overnight.", ()),
+        ("Kyiv said it would never accept the plan.", ("position", "rebuttal")),
+    ],
+)
+def test_cues_narrow_what_a_sentence_is_asked(sentence: str, kinds: tuple[str, ...]) -> None:
+    assert candidate_kinds(sentence) == kinds
+
+
+def test_speakers_follow_attribution_and_pronouns() -> None:
+    sentences = split_sentences(ARTICLE)
+    found = speakers(sentences, reporting_outlets(ARTICLE))
+    by_text = {s.text[:20]: who for s, who in zip(sentences, found, strict=True)}
+    assert by_text["He said Egypt wanted"] == "Egypt's Foreign Minister Karim Nassar"[-12:] or (
+        "Nassar" in by_text["He said Egypt wanted"]
+    )
+    assert by_text["Ministers clash over"] == ""
+    assert "Reuters" not in " ".join(found), "an outlet is never a speaker"
+
+
+def test_guards() -> None:
+    assert reporting_outlets(ARTICLE) == frozenset({"Reuters"})
+    sentence = split_sentences(ARTICLE)[4].text
+    assert speech_location("Cairo", sentence, ARTICLE)
+    assert not speech_location("Geneva", sentence, ARTICLE)
+    assert speech_location("CAIRO", split_sentences(ARTICLE)[1].text, ARTICLE), "a dateline"
+    assert names_absent_from("Nassar met Zelenskayai in Geneva.", ARTICLE) == ["Zelenskayai"]
+    assert names_absent_from("Meanwhile Egypt warned Ethiopia.", ARTICLE) == []
+
+
+def test_every_item_is_backed_by_its_whole_sentence_verbatim() -> None:
+    summary, _ = coded()
+    sentences = {s.text for s in split_sentences(ARTICLE)}
+    assert list(summary.items()), "nothing was coded"
+    for item in summary.items():
+        for e in item.evidence:
+            assert e.grounded and e.match == "exact" and e.quote in sentences
+            assert ARTICLE[e.start : e.end] == e.quote
+    assert summary.meta.strategy == "sentences" and summary.meta.prompt == "sentence_coding@v1"
+
+
+def test_actors_are_corrected_by_attribution() -> None:
+    summary, _ = coded()
+    (position,) = summary.positions
+    assert "Nassar" in position.holder, "a pronoun or an outlet became the actor"
+    assert len(position.evidence) == 2, "one speaker's stance over two sentences is one item"
+    assert summary.warnings[0].by == "Karim Nassar"
+
+
+def test_venues_one_per_place_named_never_where_someone_spoke() -> None:
+    summary, _ = coded()
+    assert [v.place for v in summary.venues] == ["Geneva", "Nairobi"]
+    assert summary.rebuttals[0].answers_id == "v1", "the rebuttal is not linked to Geneva"
+
+
+def test_headline_is_not_coded_and_every_request_shares_the_prefix() -> None:
+    _, fake = coded()
+    questions = [numbered(body)[0] for body in fake.requests]
+    assert not any("Ministers clash" in q for q in questions), "the headline was coded"
+    prefixes = {json.dumps(body["messages"][:2]) for body in fake.requests}
+    assert len(prefixes) == 1, "requests do not share one prompt prefix"
+    assert all(body["response_format"]["type"] == "json_schema" for body in fake.requests)
+    article_message = fake.requests[0]["messages"][1]["content"]
+    assert "[5] Speaking at a news conference in Cairo" in article_message
+
+
+def test_an_invented_name_in_the_summary_falls_back_to_the_items() -> None:
+    def inventing(body: dict[str, Any]) -> dict[str, Any]:
+        if numbered(body)[0].startswith("Summarize"):
+            return {"summary": "Zelenskayai threatened Egypt."}
+        return responder(body)
+
+    summary = (
+        FakeLLM(inventing).summarizer(strategy="sentences", mode="json_schema").summarize(ARTICLE)
+    )
+    assert "Zelenskayai" not in summary.summary and summary.meta.summary_from == "items"
+    assert "Karim Nassar" in summary.summary
+
+
+def test_progress_is_reported_step_by_step() -> None:
+    seen: list[tuple[int, int]] = []
+    fake = FakeLLM(responder)
+    fake.summarizer(
+        strategy="sentences", mode="json_schema", on_progress=lambda d, t: seen.append((d, t))
+    ).summarize(ARTICLE)
+    totals = {t for _, t in seen}
+    assert len(totals) == 1 and seen[0][0] == 0 and seen[-1][0] == next(iter(totals)) - 1
+
+
+def test_an_invalid_answer_for_one_sentence_does_not_fail_the_article() -> None:
+    def broken(body: dict[str, Any]) -> Any:
+        question, number = numbered(body)
+        if question.startswith("Sentence") and number == 8:
+            return "not json"
+        return responder(body)
+
+    summary = (
+        FakeLLM(broken)
+        .summarizer(strategy="sentences", mode="json_schema", max_reasks=0)
+        .summarize(ARTICLE)
+    )
+    assert [v.place for v in summary.venues] == ["Geneva"]
+    assert any(a.outcome == "invalid_output" for a in summary.meta.attempt_log)
+
+
+def test_auto_strategy_is_sentences_in_process_and_single_for_endpoints() -> None:
+    from summarize import Settings
+
+    assert open_strategy(Settings(model="local")).name == "sentences"
+    assert open_strategy(Settings(model="m", base_url="http://x/v1")).name == "single"
+    assert (
+        open_strategy(Settings(model="m", base_url="http://x/v1", strategy="sentences")).name
+        == "sentences"
+    )
+
+
+def test_strategies_have_their_own_cache_entries() -> None:
+    from summarize.cache import MemoryCache
+
+    store = MemoryCache()
+    fake = FakeLLM(responder)
+    fake.summarizer(strategy="sentences", mode="json_schema", cache=store).summarize(ARTICLE)
+    calls = fake.calls
+    single = FakeLLM({"summary": "One call."})
+    again = single.summarizer(strategy="single", cache=store).summarize(ARTICLE)
+    assert single.calls == 1 and not again.meta.cache_hit
+    hit = fake.summarizer(strategy="sentences", mode="json_schema", cache=store).summarize(ARTICLE)
+    assert hit.meta.cache_hit and fake.calls == calls
+
+
+def test_the_prompt_templates_fill_and_refuse_missing_values() -> None:
+    from summarize.errors import PromptError
+
+    prompt = load_prompt("sentence_coding")
+    assert "Sentence [3]: x" in prompt.fill("code", number="3", sentence="x", kinds="none")
+    with pytest.raises(PromptError, match="no value for"):
+        prompt.fill("code", number="3")
+    with pytest.raises(PromptError, match="no template"):
+        prompt.fill("nope")
