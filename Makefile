@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed-stamp
 SEED := seeds/vladivostok-2025-09-06.txt
 export CMAKE_BUILD_PARALLEL_LEVEL ?= 2
 
-.PHONY: install redis demo test lint pytest bench clean
+.PHONY: install redis chromium demo test lint pytest bench clean
 
 install: $(STAMP)
 
@@ -41,7 +41,18 @@ redis:
 	    apt-get install -y -qq --no-install-recommends redis-server >/dev/null; } \
 	  || echo "WARNING: could not install redis-server: the Redis tests skip (fail under CI)"; }
 
-pytest: install redis
+# The browser tests open the HTML page in Debian's chromium (driven by playwright, which
+# never downloads a browser of its own); installed when missing, as redis-server is. Where
+# that cannot work they skip, saying so, except under CI. Screenshots: build/test-artifacts/.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || test -x /usr/bin/chromium || { \
+	  echo "installing chromium (Debian package) for the browser tests"; \
+	  SUDO=$$(test "$$(id -u)" = 0 || echo sudo); \
+	  { $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive \
+	    apt-get install -y -qq --no-install-recommends chromium >/dev/null; } \
+	  || echo "WARNING: could not install chromium: the browser tests skip (fail under CI)"; }
+
+pytest: install redis chromium
 	$(PY) -m pytest
 
 test: lint pytest

@@ -11,13 +11,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final, TextIO
 
 from summarize import __version__
+from summarize.batch import SummaryBatch
 from summarize.cache import CacheSpec, open_cache
 from summarize.config import Settings
+from summarize.display import SummaryView, page
 from summarize.errors import SummarizeError
 from summarize.evaluate import ArticleResult
 from summarize.models import main as models_main
@@ -57,9 +59,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--base-url", help="OpenAI-compatible endpoint (key from OPENAI_API_KEY)")
     p.add_argument(
         "--format",
-        choices=("text", "json", "markdown"),
+        choices=("text", "json", "markdown", "html"),
         default="text",
-        help="output format (default: text)",
+        help="output format (default: text; html: a self-contained page with the article)",
     )
     p.add_argument("-o", "--output", type=Path, help="write here instead of stdout")
     p.add_argument(
@@ -240,16 +242,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(TINY_MODEL_NOTE, file=sys.stderr)
     status = 0
     results: list[tuple[str, ArticleSummary]] = []
+    articles: dict[str, bytes] = {}  # the texts, for --format html
     try:
         with summarizer:
             for name in args.files:
                 try:
                     if progress is not None:
                         progress.start(name)
-                    summary = summarizer.summarize(_read(name))
+                    text = _read(name)
+                    summary = summarizer.summarize(text)
                     if summary.meta.cache_hit:
                         print(f"{name}: served from the cache", file=sys.stderr)
                     results.append((name, summary))
+                    articles[name] = text
                 except OSError as exc:
                     status = max(status, _fail(f"cannot read {name}: {exc.strerror}", 2))
                 except SummarizeError as exc:
@@ -260,20 +265,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         if progress is not None:
             progress.close()
     try:
-        _output(args.output, results, args.format)
+        _output(args.output, results, args.format, articles)
     except OSError as exc:
         return _fail(f"cannot write {args.output}: {exc.strerror}", 2)
     return status
 
 
-def _output(path: Path | None, results: list[tuple[str, ArticleSummary]], fmt: str) -> None:
+def _output(
+    path: Path | None,
+    results: list[tuple[str, ArticleSummary]],
+    fmt: str,
+    articles: Mapping[str, bytes],
+) -> None:
     if not results:
         return
     if path is None:
-        _write(sys.stdout, results, fmt)
+        _write(sys.stdout, results, fmt, articles)
         return
     with path.open("w", encoding="utf-8") as out:
-        _write(out, results, fmt)
+        _write(out, results, fmt, articles)
 
 
 def _one_line(exc: BaseException) -> str:
@@ -285,7 +295,12 @@ def _read(name: str) -> bytes:
     return sys.stdin.buffer.read() if name == "-" else Path(name).read_bytes()
 
 
-def _write(out: TextIO, results: list[tuple[str, ArticleSummary]], fmt: str) -> None:
+def _write(
+    out: TextIO, results: list[tuple[str, ArticleSummary]], fmt: str, articles: Mapping[str, bytes]
+) -> None:
+    if fmt == "html":
+        out.write(_html_page(results, articles))
+        return
     if fmt == "json":  # one object; JSON Lines when several files
         for _, summary in results:
             out.write(summary.model_dump_json(indent=2 if len(results) == 1 else None) + "\n")
@@ -298,6 +313,15 @@ def _write(out: TextIO, results: list[tuple[str, ArticleSummary]], fmt: str) -> 
                 + (f"# {name}\n\n" if fmt == "markdown" else f"=== {name} ===\n")
             )
         out.write(render(summary))
+
+
+def _html_page(results: list[tuple[str, ArticleSummary]], articles: Mapping[str, bytes]) -> str:
+    """One page: a summary beside its article, or a table of several with each view below."""
+    texts = [articles[name].decode("utf-8-sig") for name, _ in results]  # as check_article
+    if len(results) == 1:
+        return SummaryView(results[0][1], texts[0]).page(title=results[0][0])
+    batch = SummaryBatch([s for _, s in results], ids=[n for n, _ in results], articles=texts)
+    return page(batch.html(details=True), title=f"{len(results)} articles")
 
 
 def _fail(message: str, code: int) -> int:

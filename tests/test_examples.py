@@ -45,7 +45,10 @@ def run_example(
 
 def test_every_example_is_run_by_a_test() -> None:
     covered = {"quickstart.py", "batch_async.py", "test_with_fake.py"}
-    assert {p.name for p in EXAMPLES.glob("*.py")} == covered, "a new example has no test"
+    covered |= {"service/app.py", "notebook.ipynb"}  # tests/test_service.py, test_notebook.py
+    examples = [*EXAMPLES.rglob("*.py"), *EXAMPLES.rglob("*.ipynb")]
+    found = {p.relative_to(EXAMPLES).as_posix() for p in examples if "checkpoints" not in str(p)}
+    assert found == covered, "a new example has no test"
 
 
 def test_quickstart_prints_verified_quotes(tmp_path: Path) -> None:
@@ -89,7 +92,7 @@ def test_fake_llm_example_passes() -> None:
     namespace["test_my_pipeline_handles_a_flaky_provider"]()
 
 
-@pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.py")), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", sorted(EXAMPLES.rglob("*.py")), ids=lambda p: p.name)
 def test_examples_name_only_public_api(path: Path) -> None:
     source = path.read_text(encoding="utf-8")
     assert "summarize._" not in source and "from summarize.backends" not in source
