@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 from rapidfuzz import fuzz
 
 from summarize.config import Mode
-from summarize.cues import Kind, candidate_kinds
+from summarize.cues import Kind, candidate_kinds, threatens, warns_of_harm
 from summarize.draft import DraftSummary
 from summarize.guards import reporting_outlets, speech_location
 from summarize.names import name_tokens, same_name
@@ -164,7 +164,7 @@ class SentenceCoding:
             )
             if coded is None or getattr(coded, "kind", "none") == "none":
                 continue
-            kind: Kind = coded.kind  # type: ignore[attr-defined]
+            kind = _checked_kind(coded.kind, sentence.text)  # type: ignore[attr-defined]
             actor = _actor(coded.actor, sentence, sentences, outlets, speaker[sentence])  # type: ignore[attr-defined]
             if not actor:
                 continue
@@ -189,6 +189,19 @@ class SentenceCoding:
         progress: tuple[int, int],
     ) -> Ask:
         return Ask(messages, model, max_tokens, self._mode, optional=True, progress=progress)
+
+
+def _checked_kind(kind: Kind, sentence: str) -> Kind:
+    """The model's kind, unless the words say otherwise.
+
+    A "position" in threat language ("if they advance, we will respond with every means")
+    is a warning; a "warning" with no harm threatened or foretold is a position.
+    """
+    if kind == "position" and threatens(sentence):
+        return "warning"
+    if kind == "warning" and not warns_of_harm(sentence):
+        return "position"
+    return kind
 
 
 def _worth_asking(sentence: Sentence, kinds: tuple[Kind, ...], speaker: str) -> bool:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from typing import Final, Literal
 
-__all__ = ["Kind", "candidate_kinds"]
+__all__ = ["Kind", "candidate_kinds", "threatens", "warns_of_harm"]
 
 Kind = Literal["warning", "position", "venue", "rebuttal"]
 
@@ -167,6 +167,68 @@ _POSITION: Final = _words(
     r"should",
 )
 _QUOTED: Final = re.compile(r"[\"“”«»]")
+
+
+# Threat language: a harm promised (CAMEO 13x), explicitly or under a condition.
+_THREAT: Final = _words(
+    r"threat\w*",
+    r"ultimatum\w*",
+    r"or face",
+    r"face (?:the |severe |serious |grave )?consequences",
+    r"retaliat\w*",
+    r"legitimate targets?",
+    r"by force",
+    r"respond with",
+    r"every means",
+    r"all (?:necessary )?(?:options|measures|means)",
+    r"(?:shoot|shot|bring|brought) down",
+    r"expel\w*",
+    r"sanctions?",
+    r"sever\w*",
+    r"cut (?:off|ties)",
+    r"(?:close|shut)\w* (?:the|its|our|their)",
+    r"block\w*",
+    r"hit back",
+    r"not hesitate",
+    r"(?:pursue|destroy|strike|attack|target)\w*",
+)
+# Harm foretold: what a prediction warns of.
+_HARM: Final = _words(
+    r"catastroph\w*",
+    r"disaster\w*",
+    r"famine",
+    r"collapse\w*",
+    r"clash\w*",
+    r"exchanges? of fire",
+    r"war",
+    r"violence",
+    r"bloodshed",
+    r"crisis",
+    r"ruin\w*",
+    r"escalat\w*",
+    r"danger\w*",
+    r"(?:fall|drop|rise|soar|surge)\w* by",
+    r"shortages?",
+    r"(?:cost|lose|losses)",
+)
+
+
+def threatens(sentence: str) -> bool:
+    """Threat language: an explicit threat or ultimatum, or harm promised on a condition."""
+    explicit = re.search(r"\b(?:threat\w*|ultimatum\w*|or face)\b", sentence, re.IGNORECASE)
+    conditional = _CONDITIONAL.search(sentence) or _IF.search(sentence)
+    return bool(explicit) or bool(_THREAT.search(sentence) and conditional)
+
+
+_IF: Final = _words(r"if", r"unless", r"until", r"or else", r"deadline\w*", r"\d+ (?:hours|days)")
+
+
+def warns_of_harm(sentence: str) -> bool:
+    """Any threat word, or a harm foretold: what a warning (threat or prediction) needs."""
+    return bool(_THREAT.search(sentence) or _HARM.search(sentence) or _WARN_WORD.search(sentence))
+
+
+_WARN_WORD: Final = _words(r"warn\w*", r"\d+ (?:hours|days) to")
 
 
 def candidate_kinds(sentence: str) -> tuple[Kind, ...]:

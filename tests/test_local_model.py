@@ -1,7 +1,10 @@
-"""The real embedded SmolLM2-135M model, in-process, on the seed article. Nothing is faked.
+"""Real local models, in-process. Nothing is faked.
 
-The model is tiny: these tests assert the pipeline's guarantees (a valid typed summary, every
-returned quote found at its offsets), not the quality of its content.
+The default model (Qwen2.5-Coder-1.5B) runs once, on a short article of our own, and must
+find its warning with the right actor and exact offsets: what the embedded default is for.
+The small SmolLM2-135M runs the pipeline's mechanics fast (strategies, async, truncation,
+the CLI and its cache, model files); it finds little, so those tests do not claim to check
+what it found.
 """
 
 from __future__ import annotations
@@ -12,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from summarize import ArticleSummary, Summarizer, TruncatedError
-from summarize.models import model_path
+from summarize.models import DEFAULT_MODEL, model_path
+from summarize.names import same_name
 
 from .model_checks import assert_offsets_cover_quotes, assert_valid_local_summary
 
@@ -20,54 +24,76 @@ pytestmark = pytest.mark.model
 SMOLLM2 = "local:smollm2"  # the small model, not the default: fast enough for tests
 
 
+SHORT_ARTICLE = (
+    "BRUSSELS, May 4 - The European Union's foreign policy chief, Anna Kovacs, warned on "
+    "Monday that the bloc would impose new sanctions on Belarus if it kept its troops on the "
+    "Lithuanian border.\n\n"
+    '"If the troops stay, the sanctions will follow," Kovacs told reporters.\n'
+)
+
+
+@pytest.fixture(scope="module")
+def default_summary() -> ArticleSummary:
+    return Summarizer("local", cache=False).summarize(SHORT_ARTICLE)
+
+
 @pytest.fixture(scope="module")
 def local() -> Summarizer:
     return Summarizer(SMOLLM2, cache=False)  # every call here must reach the model
 
 
-@pytest.fixture(scope="module")
-def kept(seed_article: str) -> ArticleSummary:
-    return Summarizer(SMOLLM2, ungrounded="keep", cache=False).summarize(seed_article)
+def test_default_model_is_the_registry_default(default_summary: ArticleSummary) -> None:
+    assert DEFAULT_MODEL == "qwen2.5-coder-1.5b"
+    assert default_summary.meta.model == "local" and default_summary.meta.strategy == "sentences"
+    assert_valid_local_summary(default_summary, "sentence_coding@v1")
 
 
-def test_embedded_model_ships_in_the_wheel() -> None:
-    path = model_path("smollm2")
-    assert path.suffix == ".gguf" and path.stat().st_size > 50_000_000
+def test_default_model_finds_the_warning_and_who_made_it(default_summary: ArticleSummary) -> None:
+    assert_offsets_cover_quotes(default_summary, SHORT_ARTICLE, at_least=1)
+    warnings = [w for w in default_summary.warnings if same_name(w.by, "Anna Kovacs")]
+    assert warnings, f"no warning by Anna Kovacs: {[i.headline() for i in default_summary.items()]}"
+    assert "Belarus" in warnings[0].target or "Belarus" in warnings[0].consequence
 
 
-def test_default_policy_returns_only_grounded_evidence(
-    local: Summarizer, seed_article: str
-) -> None:
-    summary = local.summarize(seed_article)
-    assert_valid_local_summary(summary)
-    assert summary.meta.backend == "local" and summary.meta.model == SMOLLM2
+def test_small_model_runs_both_strategies(seed_article: str) -> None:
+    for strategy, prompt in (("sentences", "sentence_coding@v1"), ("single", "article_summary@v1")):
+        summary = Summarizer(SMOLLM2, strategy=strategy, cache=False).summarize(seed_article)
+        assert_valid_local_summary(summary, prompt)
+        assert summary.meta.backend == "local" and summary.meta.model == SMOLLM2
+        for item in summary.items():
+            assert item.evidence and all(e.grounded for e in item.evidence), (
+                f"{item.id} reached the user with ungrounded evidence"
+            )
+            for e in item.evidence:
+                assert seed_article[e.start : e.end] == e.quote  # type: ignore[index]
+
+
+def test_keep_policy_flags_but_keeps_ungrounded_quotes(seed_article: str) -> None:
+    summary = Summarizer(SMOLLM2, strategy="single", ungrounded="keep", cache=False).summarize(
+        seed_article
+    )
+    assert_valid_local_summary(summary, "article_summary@v1")
     for item in summary.items():
-        assert item.evidence and all(e.grounded for e in item.evidence), (
-            f"{item.id} reached the user with ungrounded evidence"
-        )
-    assert_offsets_cover_quotes(summary, seed_article)
-
-
-def test_keep_policy_offsets_match_the_article(kept: ArticleSummary, seed_article: str) -> None:
-    assert_valid_local_summary(kept)
-    assert_offsets_cover_quotes(kept, seed_article)
+        for e in item.evidence:
+            assert e.grounded == (e.start is not None) == (e.match != "none")
 
 
 def test_model_path_spec_loads_the_same_file(seed_article: str) -> None:
     summary = Summarizer(f"local:{model_path('smollm2')}", cache=False).summarize(seed_article)
     assert summary.meta.model.startswith("local:")
-    assert_valid_local_summary(summary)
+    assert_valid_local_summary(summary, "sentence_coding@v1")
 
 
 async def test_async_in_process(local: Summarizer, seed_article: str) -> None:
     summary = await local.asummarize(seed_article)
-    assert_valid_local_summary(summary)
-    assert_offsets_cover_quotes(summary, seed_article)
+    assert_valid_local_summary(summary, "sentence_coding@v1")
 
 
 def test_tiny_token_budget_is_reported_as_truncation(seed_article: str) -> None:
     with pytest.raises(TruncatedError, match="max_tokens"):
-        Summarizer(SMOLLM2, max_tokens=8, max_reasks=0, cache=False).summarize(seed_article)
+        Summarizer(SMOLLM2, strategy="single", max_tokens=8, max_reasks=0, cache=False).summarize(
+            seed_article
+        )
 
 
 def test_cli_on_the_embedded_model_warns_about_its_quality_and_caches(
