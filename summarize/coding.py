@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 from rapidfuzz import fuzz
 
 from summarize.config import Mode
-from summarize.cues import Kind, candidate_kinds, threatens, warns_of_harm
+from summarize.cues import Kind, candidate_kinds, polarity, threatens, warns_of_harm
 from summarize.draft import DraftSummary
 from summarize.guards import reporting_outlets, speech_location
 from summarize.names import name_tokens, same_name
@@ -94,13 +94,17 @@ _CATEGORY: Final[dict[Kind, str]] = {
 
 @cache
 def _coding_model(kinds: tuple[Kind, ...]) -> type[_Answer]:
-    """``{"kind": "none" | <the cued kinds>, "actor": "..."}``: "none" is always offered first."""
+    """``{"kind": "none" | <the cued kinds>, "actor": "...", "issue": "..."}``.
+
+    "none" is always offered first; `issue` (what it is about) is all a position needs.
+    """
     kind = Literal[("none", *kinds)]  # type: ignore[valid-type]
     return create_model(
         "Coding",
         __base__=_Answer,
         kind=(kind, ...),
         actor=(Annotated[str, Field(max_length=80)], ...),
+        issue=(Annotated[str, Field(max_length=60)], ...),
     )
 
 
@@ -165,8 +169,14 @@ class SentenceCoding:
             if coded is None or getattr(coded, "kind", "none") == "none":
                 continue
             kind = _checked_kind(coded.kind, sentence.text)  # type: ignore[attr-defined]
-            actor = _actor(coded.actor, sentence, sentences, outlets, speaker[sentence])  # type: ignore[attr-defined]
+            said: str = coded.actor  # type: ignore[attr-defined]
+            actor = _actor(said, sentence, sentences, outlets, speaker[sentence])
             if not actor:
+                continue
+            if kind == "position":  # the coding answer holds all a position needs
+                issue = str(coded.issue) or sentence.text  # type: ignore[attr-defined]
+                stated = {"issue": issue, "polarity": polarity(sentence.text)}
+                items.append(_Item(kind, actor, stated, [sentence]))
                 continue
             follow = _user(self.prompt.fill(kind, number=str(sentence.number), actor=actor))
             answer = _assistant(coded.model_dump_json())
@@ -238,7 +248,10 @@ def _actor(
     """The model's actor when the text bears it out, else the sentence's attributed speaker.
 
     A pronoun, a reporting outlet ("according to Reuters") or a name found neither in the
-    sentence nor in the two before it is replaced by the speaker the attribution names.
+    sentence nor in the two before it is replaced by the speaker the attribution names
+    ("X said", "said X", a following "he said"). Measured on the gold set, trusting the
+    model first and the attribution second beats the other order (rebuttals name who
+    rejects, not always who is quoted).
     """
     actor = " ".join(said.split()).strip(" .,'\"")
     named = bool(actor) and actor.casefold() not in _PRONOUNS

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from typing import Final, Literal
 
-__all__ = ["Kind", "candidate_kinds", "threatens", "warns_of_harm"]
+__all__ = ["Kind", "candidate_kinds", "polarity", "threatens", "warns_of_harm"]
 
 Kind = Literal["warning", "position", "venue", "rebuttal"]
 
@@ -229,6 +229,60 @@ def warns_of_harm(sentence: str) -> bool:
 
 
 _WARN_WORD: Final = _words(r"warn\w*", r"\d+ (?:hours|days) to")
+
+
+_AGAINST: Final = _words(
+    r"oppos\w*",
+    r"reject\w*",
+    r"criticis\w*",
+    r"criticiz\w*",
+    r"condemn\w*",
+    r"accus\w*",
+    r"against",
+    r"never",
+    r"not",
+    r"no",
+    r"refus\w*",
+    r"den(?:y|ies|ied)",
+    r"unacceptable",
+    r"wrong",
+    r"blam\w*",
+    r"\w+n[\u2019']t",
+)
+_FAVOR: Final = _words(
+    r"support\w*",
+    r"back\w*",
+    r"welcom\w*",
+    r"favou?r\w*",
+    r"prais\w*",
+    r"endors\w*",
+    r"agree\w*",
+    r"call\w* (?:for|on)",
+    r"urg\w*",
+    r"want\w*",
+    r"need\w*",
+    r"must",
+    r"should",
+    r"ready",
+    r"pledg\w*",
+    r"commit\w*",
+    r"hop\w*",
+)
+_CONDITION: Final = _words(
+    r"if", r"unless", r"provided", r"as long as", r"only when", r"on condition"
+)
+
+
+def polarity(sentence: str) -> Literal["favor", "against", "neutral", "conditional"]:
+    """The polarity a stance is stated with, read off its words (conditions first)."""
+    if _CONDITION.search(sentence):
+        return "conditional"
+    against, favor = len(_AGAINST.findall(sentence)), len(_FAVOR.findall(sentence))
+    if against > favor:
+        return "against"
+    if favor > against:
+        return "favor"
+    return "neutral"
 
 
 def candidate_kinds(sentence: str) -> tuple[Kind, ...]:

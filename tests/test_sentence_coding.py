@@ -35,13 +35,13 @@ Ethiopia rejected the proposal, according to Reuters. "Geneva is not an African 
 Kenya has offered to host the talks in Nairobi."""
 
 CODES: dict[int, dict[str, str]] = {  # sentence 1 is the headline
-    2: {"kind": "warning", "actor": "Karim Nassar"},
-    3: {"kind": "position", "actor": "he"},  # a pronoun: the speaker is Nassar
-    4: {"kind": "position", "actor": "Reuters"},  # an outlet: not an actor
-    5: {"kind": "venue", "actor": "Karim Nassar"},
-    6: {"kind": "rebuttal", "actor": "Ethiopia"},
-    7: {"kind": "none", "actor": ""},
-    8: {"kind": "venue", "actor": "Kenya"},
+    2: {"kind": "warning", "actor": "Karim Nassar", "issue": "the dam"},
+    3: {"kind": "position", "actor": "he", "issue": "a binding agreement"},  # a pronoun
+    4: {"kind": "position", "actor": "Reuters", "issue": "the talks"},  # an outlet: not an actor
+    5: {"kind": "venue", "actor": "Karim Nassar", "issue": "the next round"},
+    6: {"kind": "rebuttal", "actor": "Ethiopia", "issue": "the proposal"},
+    7: {"kind": "none", "actor": "", "issue": ""},
+    8: {"kind": "venue", "actor": "Kenya", "issue": "hosting"},
 }
 FIELDS: dict[str, dict[str, Any]] = {
     "warning": {
@@ -77,7 +77,7 @@ def responder(body: dict[str, Any]) -> dict[str, Any]:
     if question.startswith("Summarize"):
         return {"summary": "Egypt warned Ethiopia over the dam and proposed Geneva for talks."}
     if question.startswith("Sentence"):
-        return CODES.get(number, {"kind": "none", "actor": ""})
+        return CODES.get(number, {"kind": "none", "actor": "", "issue": ""})
     kind = question.split()[1]  # "The warning in sentence [1], ..."
     if kind == "venue" and number == 8:
         return {"places": ["Nairobi"], "proposed_by": "Kenya", "status": "offered_to_host"}
