@@ -27,14 +27,16 @@ from summarize.budget import CallBudget
 from summarize.cache import Cache, CacheSpec, open_cache
 from summarize.cache.key import KeyMaker
 from summarize.cache.layer import CacheErrors, Computed, SummaryCache
-from summarize.config import RetryPolicy, Settings
+from summarize.coding import SentenceCoding
+from summarize.config import Mode, RetryPolicy, Settings
 from summarize.draft import DraftSummary
 from summarize.errors import BackendError, ConfigError, ResponseError
 from summarize.inputs import check_article
 from summarize.journal import CallJournal
+from summarize.prompts import load_prompt
 from summarize.retry import RetryingSender
 from summarize.schema import ArticleSummary, Meta
-from summarize.strategy import Ask, Strategy, open_strategy
+from summarize.strategy import Ask, SingleCall, Strategy
 
 __all__ = ["Summarizer", "asummarize", "summarize"]
 
@@ -236,6 +238,24 @@ class Summarizer:
     def _reassemble(self, draft: DraftSummary, article: str, meta: Meta) -> ArticleSummary:
         """A stored draft grounded in `article` by today's rules; `meta` says how it was made."""
         return assemble(draft, article, policy=self.settings.ungrounded, meta=meta)
+
+
+def open_strategy(settings: Settings) -> Strategy:
+    """The strategy `settings` ask for; ``"auto"`` picks the one measured best for the backend.
+
+    Sentence coding asks through ``json_schema`` in-process (a grammar that keeps the schema
+    out of the shared prompt prefix) and through the configured mode against an endpoint.
+
+    Raises:
+        PromptError: Its prompt cannot be loaded.
+    """
+    name = settings.strategy
+    if name == "auto":
+        name = "sentences" if settings.is_local else "single"
+    if name == "sentences":
+        mode: Mode = "json_schema" if settings.is_local else settings.mode
+        return SentenceCoding(load_prompt("sentence_coding"), mode=mode)
+    return SingleCall(load_prompt(settings.prompt), settings)
 
 
 class _Run:

@@ -16,12 +16,9 @@ from pydantic import BaseModel
 
 from summarize.config import Mode, Settings
 from summarize.draft import DraftSummary
-from summarize.prompts import Message, Prompt, load_prompt
+from summarize.prompts import Message, Prompt
 
-__all__ = ["SENTENCE_PROMPT", "Ask", "Plan", "SingleCall", "Strategy", "open_strategy"]
-
-#: The prompt sentence coding uses.
-SENTENCE_PROMPT = "sentence_coding"
+__all__ = ["Ask", "Plan", "SingleCall", "Strategy"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,23 +85,3 @@ class SingleCall:
         answer = yield Ask(tuple(self.prompt.render(article)), DraftSummary, self._max_tokens)
         assert isinstance(answer, DraftSummary)  # not optional: a failure ends the call
         return answer
-
-
-def open_strategy(settings: Settings) -> Strategy:
-    """The strategy `settings` ask for; ``"auto"`` picks the one measured best for the backend.
-
-    Sentence coding goes through ``json_schema`` in-process (a grammar that keeps the schema
-    out of the shared prompt prefix) and through the configured mode against an endpoint.
-
-    Raises:
-        PromptError: Its prompt cannot be loaded.
-    """
-    from summarize.coding import SentenceCoding  # it builds on this module's Ask and Plan
-
-    name = settings.strategy
-    if name == "auto":
-        name = "sentences" if settings.is_local else "single"
-    if name == "sentences":
-        mode: Mode = "json_schema" if settings.is_local else settings.mode
-        return SentenceCoding(load_prompt(SENTENCE_PROMPT), mode=mode)
-    return SingleCall(load_prompt(settings.prompt), settings)

@@ -16,10 +16,10 @@ import pytest
 
 from summarize.cues import candidate_kinds
 from summarize.guards import names_absent_from, reporting_outlets, speech_location
+from summarize.pipeline import open_strategy
 from summarize.prompts import load_prompt
 from summarize.sentences import split_sentences
 from summarize.speakers import speakers
-from summarize.strategy import open_strategy
 from summarize.testing import FakeLLM
 
 ARTICLE = """Ministers clash over dam talks
