@@ -100,13 +100,13 @@ def test_summarize_through_a_real_openai_compatible_server(server_url: str) -> N
 
 
 async def test_async_through_the_server(server_url: str) -> None:
+    """The async client against the real server: one call for the whole summary."""
     async with Summarizer(
-        base_url=server_url, api_key="x", model="m", strategy="sentences", cache=False
+        base_url=server_url, api_key="x", model="m", strategy="single", cache=False
     ) as summarizer:
         summary = await summarizer.asummarize(SHORT_ARTICLE)
-    assert_valid_local_summary(summary, "sentence_coding@v1")
-    assert_offsets_cover_quotes(summary, SHORT_ARTICLE, at_least=1)
-    assert summary.meta.backend == "openai"
+    assert_valid_local_summary(summary, "article_summary@v1")
+    assert summary.meta.backend == "openai" and summary.meta.attempts >= 1
 
 
 def test_server_rejection_is_a_request_rejected_error(server_url: str, seed_article: str) -> None:
