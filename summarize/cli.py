@@ -1,7 +1,9 @@
 """The command line, thin over the library.
 
 ``summarize [options] FILE... | -`` summarizes articles (cached; ``--no-cache`` skips the
-cache), ``summarize cache stats|clear [--cache URL]`` inspects or empties it,
+cache), ``summarize --jsonl FILE`` a corpus of JSON Lines, each article's line written as it
+finishes (both on the batch engine: ``--concurrency``, ``--rpm``, ``--tpm``; a run report
+on stderr), ``summarize cache stats|clear [--cache URL]`` inspects or empties it,
 ``summarize models list|fetch [NAME]`` lists or fetches the local models and
 ``summarize eval [GOLD...]`` scores a model against gold annotations.
 """
@@ -9,24 +11,23 @@ cache), ``summarize cache stats|clear [--cache URL]`` inspects or empties it,
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import sys
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Generator, Iterator, Mapping, Sequence
+from contextlib import ExitStack, closing
 from pathlib import Path
-from typing import Any, Final, TextIO
+from typing import TYPE_CHECKING, Any, Final, TextIO
 
 from summarize import __version__
-from summarize.batch import SummaryBatch
-from summarize.cache import CacheSpec, open_cache
-from summarize.config import Settings
-from summarize.display import SummaryView, page
-from summarize.errors import SummarizeError
-from summarize.evaluate import ArticleResult
-from summarize.models import main as models_main
-from summarize.models import registry_name
-from summarize.pipeline import Summarizer
-from summarize.render import to_markdown, to_text
-from summarize.schema import ArticleSummary
+
+if TYPE_CHECKING:  # the library is imported when a command runs: --help stays fast
+    from summarize.batch import Result
+    from summarize.evaluate import ArticleResult
+    from summarize.pipeline import Summarizer
+    from summarize.report import ArticleStats, Prices
+    from summarize.schema import ArticleSummary
 
 __all__ = ["main"]
 
@@ -46,10 +47,38 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     p.add_argument(
         "files",
-        nargs="+",
+        nargs="*",
         metavar="FILE",
         help="article text files; - for stdin (`summarize cache stats|clear` manages the cache, "
         "`summarize models list|fetch` the local models)",
+    )
+    p.add_argument(
+        "--jsonl",
+        metavar="FILE",
+        help="a corpus instead of FILEs: JSON Lines of objects with id and text (other fields "
+        "pass through); writes one JSON line per article, with summary or error, as each "
+        "finishes (- for stdin)",
+    )
+    p.add_argument(
+        "--concurrency",
+        type=_positive,
+        help="articles in flight at once (default: 8; 1 for an in-process model)",
+    )
+    p.add_argument("--rpm", type=_positive, help="requests per minute at most")
+    p.add_argument("--tpm", type=_positive, help="tokens per minute at most")
+    p.add_argument(
+        "--prices",
+        type=Path,
+        metavar="FILE",
+        help='JSON price table for the run report: {"MODEL": [USD per million input tokens, '
+        "per million output tokens]} (default: a few OpenAI models)",
+    )
+    p.add_argument(
+        "--report",
+        type=Path,
+        metavar="FILE",
+        help="write the run report as JSON (it is always shown on stderr with --jsonl, and with "
+        "several FILEs on a terminal)",
     )
     p.add_argument(
         "--model",
@@ -82,6 +111,13 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _positive(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {number}")
+    return number
+
+
 def _cache_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--cache",
@@ -102,6 +138,9 @@ def _cache_parser() -> argparse.ArgumentParser:
 
 def cache_main(argv: Sequence[str]) -> int:
     """``summarize cache stats|clear``: 0 on success, 1 when the store fails."""
+    from summarize.cache import open_cache
+    from summarize.errors import SummarizeError
+
     args = _cache_parser().parse_args(argv)
     try:
         store = open_cache(args.cache)
@@ -173,7 +212,10 @@ def _eval_parser() -> argparse.ArgumentParser:
 
 def eval_main(argv: Sequence[str]) -> int:
     """``summarize eval``: 0 when every article was summarized, 1 when some failed."""
+    from summarize.config import Settings
+    from summarize.errors import SummarizeError
     from summarize.evaluate import evaluate_files, gold_files
+    from summarize.pipeline import Summarizer
 
     args = _eval_parser().parse_args(argv)
     paths = args.gold or [p for p in (Path("gold"), Path("seeds")) if p.is_dir()]
@@ -211,19 +253,39 @@ def _eval_progress(result: ArticleResult) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code.
 
-    0: every file summarized; 1: a file could not be summarized; 2: bad usage, or a file
-    could not be read or written. Each failure is one line on stderr; the other files are
+    0: every article summarized; 1: an article could not be summarized; 2: bad usage, or a
+    file or line could not be read or written; 130: interrupted (what finished is written and
+    cached: run again to resume). Each failure is one line on stderr; the other articles are
     still summarized and written.
     """
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["cache"]:  # a file named "cache" can be given as ./cache
         return cache_main(argv[1:])
     if argv[:1] == ["models"]:
+        from summarize.models import main as models_main
+
         return models_main(argv[1:])
     if argv[:1] == ["eval"]:
         return eval_main(argv[1:])
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if bool(args.files) == bool(args.jsonl):
+        parser.error("give article FILEs or --jsonl FILE (one of them)")
+    return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from summarize.cache import CacheSpec
+    from summarize.config import Settings
+    from summarize.errors import SummarizeError
+    from summarize.models import registry_name
+    from summarize.pipeline import Summarizer
+
     cache: CacheSpec = False if args.no_cache else args.cache
+    try:
+        prices = _prices(args.prices)
+    except (OSError, ValueError) as exc:
+        return _fail(f"cannot read the price table {args.prices}: {exc}", 2)
     try:
         flags = {
             "model": args.model,
@@ -232,43 +294,219 @@ def main(argv: Sequence[str] | None = None) -> int:
             "max_tokens": args.max_tokens,
             "timeout": args.timeout,
             "strategy": args.strategy,
+            "rpm": args.rpm,
+            "tpm": args.tpm,
         }
         settings = Settings.from_env(**{k: v for k, v in flags.items() if v is not None})
-        progress = _Progress() if settings.is_local and sys.stderr.isatty() else None
+        one_file = len(args.files) == 1
+        progress = _Progress() if one_file and settings.is_local and _tty() else None
         summarizer = Summarizer(settings=settings, cache=cache, on_progress=progress)
     except SummarizeError as exc:
         return _fail(_one_line(exc), 1)
     if settings.is_local and registry_name(settings.local_model_path) == "smollm2":
         print(TINY_MODEL_NOTE, file=sys.stderr)
-    status = 0
-    results: list[tuple[str, ArticleSummary]] = []
-    articles: dict[str, bytes] = {}  # the texts, for --format html
+    run = _Batch(summarizer, args, prices, default_concurrency=1 if settings.is_local else 8)
     try:
         with summarizer:
-            for name in args.files:
-                try:
-                    if progress is not None:
-                        progress.start(name)
-                    text = _read(name)
-                    summary = summarizer.summarize(text)
-                    if summary.meta.cache_hit:
-                        print(f"{name}: served from the cache", file=sys.stderr)
-                    results.append((name, summary))
-                    articles[name] = text
-                except OSError as exc:
-                    status = max(status, _fail(f"cannot read {name}: {exc.strerror}", 2))
-                except SummarizeError as exc:
-                    status = max(status, _fail(f"{name}: {_one_line(exc)}", 1))
-    except KeyboardInterrupt:
-        return 130
+            if args.jsonl:
+                return run.jsonl(args.jsonl, args.output)
+            if progress is not None:
+                progress.start(args.files[0])
+            return run.files(args.files, args.format, args.output)
     finally:
         if progress is not None:
             progress.close()
+
+
+class _Batch:
+    """One run of the batch engine over FILEs or a JSON Lines corpus, with its report."""
+
+    def __init__(
+        self,
+        summarizer: Summarizer,
+        args: argparse.Namespace,
+        prices: Prices | None,
+        *,
+        default_concurrency: int,
+    ) -> None:
+        self.summarizer = summarizer
+        self.concurrency: int = args.concurrency or default_concurrency
+        self.prices = prices
+        self.report_path: Path | None = args.report
+        self.stats: list[ArticleStats] = []
+        self.status = 0
+        self.started = time.perf_counter()
+        # Inputs are read on the engine's thread, but only while this one waits for it.
+
+    def files(self, names: Sequence[str], fmt: str, output: Path | None) -> int:
+        """Summarize FILEs; write them in order at the end (what finished, if interrupted)."""
+        from summarize.errors import SummarizeError
+        from summarize.schema import ArticleSummary
+
+        read: list[str] = []  # names in the order the engine took them
+        texts: dict[str, bytes] = {}  # for --format html
+        done: dict[int, ArticleSummary] = {}
+
+        def articles() -> Iterator[bytes]:
+            for name in names:
+                try:
+                    text = _read(name)
+                except OSError as exc:
+                    self._failed(f"cannot read {name}: {exc.strerror}", 2)
+                    continue
+                if fmt == "html":
+                    texts[name] = text
+                read.append(name)
+                yield text
+
+        try:
+            for index, result in self._stream(articles(), batch=len(names) > 1):
+                name = read[index]
+                if isinstance(result, ArticleSummary):
+                    done[index] = result
+                    if result.meta.cache_hit:
+                        print(f"{name}: served from the cache", file=sys.stderr)
+                elif isinstance(result, SummarizeError):
+                    self._failed(f"{name}: {_one_line(result)}", 1)
+                else:
+                    raise result
+        except KeyboardInterrupt:
+            self.status = 130
+        results = [(read[i], done[i]) for i in sorted(done)]
+        if (len(names) > 1 and _tty()) or self.report_path is not None:
+            self._report()
+        try:
+            _output(output, results, fmt, texts)
+        except OSError as exc:
+            return _fail(f"cannot write {output}: {exc.strerror}", 2)
+        return self.status
+
+    def jsonl(self, source: str, output: Path | None) -> int:
+        """Summarize a JSON Lines corpus, writing each article's line as it finishes."""
+        lines: TextIO = sys.stdin
+        out: TextIO = sys.stdout
+        with ExitStack() as files:
+            try:
+                if source != "-":
+                    lines = files.enter_context(open(source, encoding="utf-8"))
+                if output is not None:
+                    out = files.enter_context(output.open("w", encoding="utf-8"))
+            except OSError as exc:
+                return _fail(f"cannot open {exc.filename}: {exc.strerror}", 2)
+            records: dict[int, dict[str, Any]] = {}  # the other fields of articles in flight
+            pulled = itertools.count()
+
+            def articles() -> Iterator[str]:
+                for number, line in enumerate(lines, 1):
+                    if not line.strip():
+                        continue
+                    try:
+                        record = _record(line)
+                    except ValueError as exc:
+                        self._write(out, {"line": number, "error": _error("InputError", str(exc))})
+                        self._failed(f"{source}:{number}: {exc}", 2)
+                        continue
+                    text = record.pop("text")
+                    records[next(pulled)] = record
+                    yield text
+
+            try:
+                for index, result in self._stream(articles(), batch=True):
+                    self._write(out, {**records.pop(index), **self._outcome(result)})
+            except KeyboardInterrupt:
+                self.status = 130
+            except OSError as exc:
+                return _fail(f"cannot write {output or 'stdout'}: {exc.strerror}", 2)
+        self._report()
+        return self.status
+
+    def _stream(
+        self, texts: Iterator[str] | Iterator[bytes], *, batch: bool
+    ) -> Generator[tuple[int, Result], None, None]:
+        """(index, result) pairs as articles finish, each added to the report."""
+        from summarize.report import ArticleStats
+
+        stream = self.summarizer.summarize_as_completed(
+            texts, concurrency=self.concurrency, progress=batch and _tty()
+        )
+        with closing(stream):
+            for index, result in stream:
+                self.stats.append(ArticleStats.of(index, result, self.prices))
+                yield index, result
+
+    def _outcome(self, result: Result) -> dict[str, Any]:
+        from summarize.errors import SummarizeError
+        from summarize.schema import ArticleSummary
+
+        if isinstance(result, ArticleSummary):
+            return {"summary": result.model_dump(mode="json")}
+        if not isinstance(result, SummarizeError):
+            raise result
+        self._failed(None, 1)
+        return {"error": _error(type(result).__name__, _one_line(result))}
+
+    def _write(self, out: TextIO, line: dict[str, Any]) -> None:
+        out.write(json.dumps(line, ensure_ascii=False) + "\n")
+        out.flush()
+
+    def _failed(self, message: str | None, code: int) -> None:
+        self.status = max(self.status, code)
+        if message is not None:
+            _fail(message, code)
+
+    def _report(self) -> None:
+        from summarize.report import BatchReport
+
+        report = BatchReport.of(self.stats, elapsed_s=time.perf_counter() - self.started)
+        print(report.text(), file=sys.stderr)
+        if self.status == 130:
+            print(
+                f"interrupted: {len(self.stats)} articles finished and cached; run the same "
+                "command again to resume from the cache",
+                file=sys.stderr,
+            )
+        if self.report_path is not None:
+            try:
+                self.report_path.write_text(
+                    json.dumps(report.as_dict(), indent=2) + "\n", encoding="utf-8"
+                )
+            except OSError as exc:
+                self._failed(f"cannot write {self.report_path}: {exc.strerror}", 2)
+
+
+def _record(line: str) -> dict[str, Any]:
+    """A corpus line as a dict with an ``id`` and a string ``text``."""
     try:
-        _output(args.output, results, args.format, articles)
-    except OSError as exc:
-        return _fail(f"cannot write {args.output}: {exc.strerror}", 2)
-    return status
+        record = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"not JSON ({exc.msg})") from exc
+    if not isinstance(record, dict):
+        raise ValueError("not a JSON object")
+    if "id" not in record:
+        raise ValueError("no id")
+    if not isinstance(record.get("text"), str):
+        raise ValueError(f"id {record['id']!r}: no text string")
+    return record
+
+
+def _error(kind: str, message: str) -> dict[str, str]:
+    return {"type": kind, "message": message}
+
+
+def _prices(path: Path | None) -> Prices | None:
+    if path is None:
+        return None
+    table = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(table, dict) or not all(
+        isinstance(v, list) and len(v) == 2 and all(isinstance(x, int | float) for x in v)
+        for v in table.values()
+    ):
+        raise ValueError('expected {"MODEL": [input, output], ...} in USD per million tokens')
+    return {str(model): (float(v[0]), float(v[1])) for model, v in table.items()}
+
+
+def _tty() -> bool:
+    return sys.stderr.isatty()
 
 
 def _output(
@@ -298,6 +536,8 @@ def _read(name: str) -> bytes:
 def _write(
     out: TextIO, results: list[tuple[str, ArticleSummary]], fmt: str, articles: Mapping[str, bytes]
 ) -> None:
+    from summarize.render import to_markdown, to_text
+
     if fmt == "html":
         out.write(_html_page(results, articles))
         return
@@ -317,6 +557,9 @@ def _write(
 
 def _html_page(results: list[tuple[str, ArticleSummary]], articles: Mapping[str, bytes]) -> str:
     """One page: a summary beside its article, or a table of several with each view below."""
+    from summarize.batch import SummaryBatch
+    from summarize.display import SummaryView, page
+
     texts = [articles[name].decode("utf-8-sig") for name, _ in results]  # as check_article
     if len(results) == 1:
         return SummaryView(results[0][1], texts[0]).page(title=results[0][0])

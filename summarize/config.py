@@ -41,6 +41,7 @@ _REQUIRED: tuple[str, ...] = (
     "prompt",
     "strategy",
     "max_input_chars",
+    "chunk_overlap",
     "timeout",
     "retry",
     "max_reasks",
@@ -117,7 +118,12 @@ class Settings:
         strategy: How the model is asked: "single" (one call for the whole summary, for
             strong hosted models), "sentences" (one short call per sentence, for small local
             models), or "auto": sentences for the in-process model, single for endpoints.
-        max_input_chars: Longer articles are refused before any call.
+        max_input_chars: A safety limit: longer articles are refused before any call. Articles
+            too long for one request are summarized in chunks (see `context_window`).
+        context_window: Tokens one request may hold, prompt and answer together; an article
+            that does not fit is cut into chunks that do. None: ``n_ctx`` for a local model,
+            the known window of an OpenAI model, else 8192.
+        chunk_overlap: Sentences each chunk of a long article repeats from the one before.
         max_tokens: Cap on the model's answer; None leaves it out of the request (for
             reasoning models that reject it).
         temperature: Sampling temperature; 0 for repeatable output; None leaves it out.
@@ -134,6 +140,10 @@ class Settings:
         n_threads: CPU threads for the local model (None: all cores).
         repeat_penalty: Local model only; keeps the tiny model from looping.
         extra_body: Extra JSON fields sent with every request (provider-specific options).
+        rpm: Requests per minute at most, shared by every call of a `Summarizer` (retries and
+            re-asks included); None: no limit.
+        tpm: Tokens per minute at most, estimated before each request and corrected from the
+            usage reported; None: no limit.
     """
 
     model: str | None = None
@@ -142,7 +152,9 @@ class Settings:
     mode: Mode = "tools"
     prompt: str = "article_summary"
     strategy: StrategyName = "auto"
-    max_input_chars: int = 200_000
+    max_input_chars: int = 1_000_000
+    context_window: int | None = None
+    chunk_overlap: int = 2
     max_tokens: int | None = 2048
     temperature: float | None = 0.0
     timeout: float = 120.0
@@ -154,6 +166,8 @@ class Settings:
     n_threads: int | None = None
     repeat_penalty: float = 1.1
     extra_body: Mapping[str, Any] | None = None
+    rpm: int | None = None
+    tpm: int | None = None
 
     def __post_init__(self) -> None:
         for name in _REQUIRED:
@@ -169,11 +183,14 @@ class Settings:
             raise ConfigError(
                 f"ungrounded must be one of {', '.join(_POLICIES)}, not {self.ungrounded!r}"
             )
-        for name in ("max_input_chars", "max_tokens", "n_ctx", "max_requests"):
+        limits = ("max_input_chars", "max_tokens", "n_ctx", "max_requests", "rpm", "tpm")
+        for name in (*limits, "context_window"):
             if getattr(self, name) is not None and getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1")
         if self.max_reasks < 0:
             raise ConfigError("max_reasks must not be negative")
+        if self.chunk_overlap < 0:
+            raise ConfigError("chunk_overlap must not be negative")
         if self.timeout <= 0:
             raise ConfigError("timeout must be positive")
         if not isinstance(self.retry, RetryPolicy):

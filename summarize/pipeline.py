@@ -1,15 +1,19 @@
 """The pipeline, top to bottom.
 
-    text → check input → cache? → render prompt
+    text → check input → (too long for one request? chunks, each on its own from here on)
+         → cache? → render prompt
          → instructor's re-ask loop → (each request) retry → HTTP → ground → summary → cache
+         → (chunks? merged into one summary)
 
 Sync and async share every step but the awaited calls.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import AsyncGenerator, AsyncIterable, Callable, Generator, Iterable, Sized
+from contextlib import aclosing
 from types import TracebackType
 from typing import Any, Self
 
@@ -23,22 +27,32 @@ from summarize.backends import (
     Transport,
     open_sender,
 )
+from summarize.batch import BatchProgress, LoopThread, Result, SummaryBatch, as_completed
 from summarize.budget import CallBudget
-from summarize.cache import Cache, CacheSpec, open_cache
+from summarize.cache import Cache, CacheSpec, RedisCache, open_cache
 from summarize.cache.key import KeyMaker
 from summarize.cache.layer import CacheErrors, Computed, SummaryCache
+from summarize.chunking import Chunk, Chunker
 from summarize.coding import SentenceCoding
 from summarize.config import Mode, RetryPolicy, Settings
 from summarize.draft import DraftSummary
 from summarize.errors import BackendError, ConfigError, ResponseError
 from summarize.inputs import check_article
 from summarize.journal import CallJournal
+from summarize.merge import merge
 from summarize.prompts import load_prompt
+from summarize.ratelimit import Throttle, ThrottledSender
 from summarize.retry import RetryingSender
 from summarize.schema import ArticleSummary, Meta
 from summarize.strategy import Ask, SingleCall, Strategy
 
-__all__ = ["Summarizer", "asummarize", "summarize"]
+__all__ = ["Summarizer", "Texts", "asummarize", "summarize"]
+
+#: Chunks of one long article summarized at once by `Summarizer.asummarize`.
+CHUNKS_IN_FLIGHT = 4
+
+#: Articles for a batch: any iterable or async iterable of texts (consumed lazily).
+Texts = Iterable[str | bytes] | AsyncIterable[str | bytes]
 
 
 class Summarizer:
@@ -65,7 +79,8 @@ class Summarizer:
             (see `summarize.testing.FakeLLM`).
         on_progress: Called with (steps done, steps in all) as a many-step strategy
             (sentence coding) works through an article, e.g. to drive a progress bar.
-        **options: Any other `Settings` field, e.g. ``ungrounded="keep"``, ``max_reasks=1``.
+        **options: Any other `Settings` field, e.g. ``ungrounded="keep"``, ``max_reasks=1``,
+            ``rpm=500``, ``tpm=200_000`` (limits shared by every call of this summarizer).
 
     Raises:
         ConfigError: Invalid settings, or the local extra is missing for the local model.
@@ -93,10 +108,15 @@ class Summarizer:
         settings = Settings.from_env(**given) if settings is None else settings.replace(**given)
         self.settings = settings
         self.strategy: Strategy = open_strategy(settings)
+        in_process = settings.is_local and transport is None  # its vocabulary counts tokens
+        self.chunker = Chunker(settings, self.strategy, in_process=in_process)
         self.on_progress = on_progress
         sender = open_sender(settings, transport=transport)
+        self.throttle = Throttle.from_settings(settings)
         self.backend: Backend = StructuredBackend(
-            RetryingSender(sender, settings.retry), mode=settings.mode, redact=sender.redact
+            RetryingSender(ThrottledSender(sender, self.throttle), settings.retry),
+            mode=settings.mode,
+            redact=sender.redact,
         )
         if cache_errors not in ("warn", "raise"):
             raise ConfigError(f"cache_errors must be warn or raise, not {cache_errors!r}")
@@ -122,18 +142,104 @@ class Summarizer:
             RequestRejectedError: The endpoint refused the request (not retried).
             ResponseError: The answer was truncated, refused, or invalid after re-asks.
             GroundingError: ``ungrounded="raise"`` and a quote is not in the article.
+            ConfigError: The context window leaves no room for an article (nothing was sent).
         """
         article = check_article(text, self.settings.max_input_chars)
-        if self.cache is None:
-            return self._compute(article).summary
-        return self.cache.get_or_compute(article, lambda: self._compute(article))
+        chunks = self.chunker.split(article)
+        if len(chunks) > 1:
+            started = time.perf_counter()
+            parts = [(chunk, self._cached(chunk.text)) for chunk in chunks]
+            return merge(article, parts, latency_s=time.perf_counter() - started)
+        return self._cached(article)
 
     async def asummarize(self, text: str | bytes) -> ArticleSummary:
         """Async `summarize`: the model call does not block the event loop."""
         article = check_article(text, self.settings.max_input_chars)
-        if self.cache is None:
-            return (await self._acompute(article)).summary
-        return await self.cache.aget_or_compute(article, lambda: self._acompute(article))
+        chunks = await asyncio.to_thread(self.chunker.split, article)
+        if len(chunks) > 1:
+            started = time.perf_counter()
+            parts = await self._achunks(chunks)
+            return merge(article, parts, latency_s=time.perf_counter() - started)
+        return await self._acached(article)
+
+    def summarize_many(
+        self,
+        texts: Texts,
+        *,
+        concurrency: int = 8,
+        progress: bool = False,
+        ids: Iterable[object] | None = None,
+    ) -> SummaryBatch:
+        """Summarize many articles concurrently; one entry per article, in input order.
+
+        Runs `asummarize_many` on an event loop in one helper thread, so it works where a
+        loop is already running (Jupyter) too.
+
+        Args:
+            texts: Any iterable or async iterable of texts, read as slots free up.
+            concurrency: Articles in flight at most.
+            progress: Show a progress bar (tqdm, on stderr) with failed and cached counts.
+            ids: The articles' ids for the batch's table; default their positions.
+
+        Returns:
+            A `SummaryBatch`: each entry holds the article's summary or the exception that
+            stopped it (a `SummarizeError`); one bad article never stops the others.
+        """
+        with LoopThread() as loop:
+            try:
+                return loop.run(
+                    self.asummarize_many(texts, concurrency=concurrency, progress=progress, ids=ids)
+                )
+            finally:
+                loop.run(self._release_loop())
+
+    async def asummarize_many(
+        self,
+        texts: Texts,
+        *,
+        concurrency: int = 8,
+        progress: bool = False,
+        ids: Iterable[object] | None = None,
+    ) -> SummaryBatch:
+        """Async `summarize_many`. Cancelling it cancels and awaits every article in flight."""
+        started = time.perf_counter()
+        results: dict[int, Result] = {}
+        stream = self.asummarize_as_completed(texts, concurrency=concurrency, progress=progress)
+        async with aclosing(stream):
+            async for index, result in stream:
+                results[index] = result
+        ordered = [results[i] for i in range(len(results))]
+        return SummaryBatch(ordered, ids=ids, elapsed_s=time.perf_counter() - started)
+
+    def summarize_as_completed(
+        self, texts: Texts, *, concurrency: int = 8, progress: bool = False
+    ) -> Generator[tuple[int, Result], None, None]:
+        """Yield ``(index, summary or exception)`` for each article as it finishes.
+
+        Inputs are read only as results are taken, so memory stays bounded however many
+        there are. Closing the iterator (``break``, Ctrl-C) cancels the articles in flight.
+        """
+        with LoopThread() as loop:
+            try:
+                yield from loop.iterate(
+                    self.asummarize_as_completed(texts, concurrency=concurrency, progress=progress)
+                )
+            finally:
+                loop.run(self._release_loop())
+
+    async def asummarize_as_completed(
+        self, texts: Texts, *, concurrency: int = 8, progress: bool = False
+    ) -> AsyncGenerator[tuple[int, Result], None]:
+        """Async `summarize_as_completed`."""
+        bar = BatchProgress(len(texts) if isinstance(texts, Sized) else None) if progress else None
+        try:
+            stream = as_completed(self.asummarize, texts, concurrency=concurrency, on_result=bar)
+            async with aclosing(stream):
+                async for pair in stream:
+                    yield pair
+        finally:
+            if bar is not None:
+                bar.close()
 
     def close(self) -> None:
         """Release the HTTP connections `summarize` opened, and a cache store it opened."""
@@ -145,6 +251,12 @@ class Summarizer:
         """Release the connections `asummarize` opened in this event loop."""
         await self.backend.aclose()
         if self.cache is not None and self._owns_store:
+            await self.cache.store.aclose()
+
+    async def _release_loop(self) -> None:
+        """Close what the running (helper) loop opened: its HTTP client, a Redis client."""
+        await self.backend.aclose()
+        if self.cache is not None and isinstance(self.cache.store, RedisCache):
             await self.cache.store.aclose()
 
     async def __aenter__(self) -> Self:
@@ -175,6 +287,36 @@ class Summarizer:
             f"Summarizer(model={self.backend.model!r}, backend={self.backend.kind!r}, "
             f"cache={cache!r})"
         )
+
+    def _cached(self, article: str) -> ArticleSummary:
+        """The summary of an article (or a chunk) that fits one request, through the cache."""
+        if self.cache is None:
+            return self._compute(article).summary
+        return self.cache.get_or_compute(article, lambda: self._compute(article))
+
+    async def _acached(self, article: str) -> ArticleSummary:
+        if self.cache is None:
+            return (await self._acompute(article)).summary
+        return await self.cache.aget_or_compute(article, lambda: self._acompute(article))
+
+    async def _achunks(self, chunks: tuple[Chunk, ...]) -> list[tuple[Chunk, ArticleSummary]]:
+        """Every chunk summarized, `CHUNKS_IN_FLIGHT` at a time; then the first failure raised.
+
+        Chunks that succeed are cached even when another fails, so a retry resumes.
+        """
+        slots = asyncio.Semaphore(CHUNKS_IN_FLIGHT)
+
+        async def one(chunk: Chunk) -> ArticleSummary:
+            async with slots:
+                return await self._acached(chunk.text)
+
+        done = await asyncio.gather(*(one(chunk) for chunk in chunks), return_exceptions=True)
+        parts: list[tuple[Chunk, ArticleSummary]] = []
+        for chunk, result in zip(chunks, done, strict=True):
+            if isinstance(result, BaseException):
+                raise result
+            parts.append((chunk, result))
+        return parts
 
     def _compute(self, article: str) -> Computed:
         run = _Run(self.settings, self.strategy, article)

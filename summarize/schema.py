@@ -247,6 +247,9 @@ class Meta(_Frozen):
     strategy: str = Field(
         "single", description="How the model was asked: 'single' call or 'sentences' coding."
     )
+    chunks: int = Field(
+        1, description="Pieces a long article was summarized in, then merged (1: whole)."
+    )
     schema_version: str = SCHEMA_VERSION
     usage: Usage = Usage()
     attempts: int = Field(1, description="Model calls made, re-asks and retries included.")

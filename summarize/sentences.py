@@ -8,7 +8,6 @@ construction.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Final
 
 import pysbd
@@ -39,8 +38,8 @@ class Sentence:
     paragraph: int = 0
 
 
-@lru_cache(maxsize=1)
 def _segmenter() -> pysbd.Segmenter:
+    # One per call: a segmenter keeps the text it splits, so threads cannot share one.
     return pysbd.Segmenter(language="en", clean=False, char_span=True)
 
 

@@ -277,7 +277,7 @@ class FakeLLMServer:
 
     def __init__(self, fake: FakeLLM) -> None:
         self.fake = fake
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(fake))
+        self._server = _Server(("127.0.0.1", 0), _handler_for(fake))
         self._server.daemon_threads = True
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
@@ -302,6 +302,12 @@ class FakeLLMServer:
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=5)
+
+
+class _Server(ThreadingHTTPServer):
+    """A loopback server that takes a batch's worth of connections at once."""
+
+    request_queue_size = 128  # socketserver's default (5) resets the 6th concurrent connect
 
 
 def _handler_for(fake: FakeLLM) -> type[BaseHTTPRequestHandler]:

@@ -81,9 +81,11 @@ def test_batch_example_writes_one_summary_per_article_and_reports_failures(
             cwd=tmp_path,
         )
     assert server.fake.calls == 3, "the empty article reached the model"
-    assert "3/4 summarized" in result.stdout and "empty.txt" in result.stdout
-    lines = out.read_text(encoding="utf-8").splitlines()
-    summaries = [ArticleSummary.model_validate(json.loads(line)) for line in lines]
+    assert "3/4 summarized" in result.stdout and "empty.txt: article is empty" in result.stdout
+    assert "requests: 3 (0 retries, 0 re-asks)" in result.stdout, "no run report"
+    lines = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert sorted(line.pop("file") for line in lines) == ["a0.txt", "a1.txt", "a2.txt"]
+    summaries = [ArticleSummary.model_validate(line) for line in lines]
     assert [s.venues[0].place for s in summaries] == ["Moscow"] * 3
 
 

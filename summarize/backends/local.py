@@ -15,6 +15,7 @@ import importlib.util
 import json
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, cast
@@ -24,7 +25,7 @@ import httpx2
 from summarize.errors import ConfigError
 from summarize.models import resolve
 
-__all__ = ["LlamaTransport"]
+__all__ = ["LlamaTransport", "token_counter"]
 
 _INSTALL_HINT: Final = "install the local extra: pip install 'summarize[local]'"
 
@@ -71,7 +72,26 @@ class _LoadedModel:
         self.lock = threading.Lock()
 
 
+class _Vocabulary:
+    """A model's tokenizer alone: its GGUF loaded with ``vocab_only`` (no weights)."""
+
+    def __init__(self, path: str) -> None:
+        from llama_cpp import Llama
+        from llama_cpp._utils import suppress_stdout_stderr
+
+        # Its context has no trained length, and llama.cpp says so on stderr whatever `verbose`.
+        with suppress_stdout_stderr(disable=False):
+            self.llama = Llama(model_path=path, vocab_only=True, verbose=False)
+        self.lock = threading.Lock()
+
+    def count(self, text: str) -> int:
+        """Tokens of `text`, without the BOS token a prompt starts with."""
+        with self.lock:
+            return len(self.llama.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+
+
 _models: dict[_ModelKey, _LoadedModel] = {}
+_vocabularies: dict[str, _Vocabulary] = {}
 _models_lock = threading.Lock()
 
 
@@ -81,7 +101,10 @@ def _close_models() -> None:
     with _models_lock:
         for loaded in _models.values():
             loaded.llama.close()
+        for vocabulary in _vocabularies.values():
+            vocabulary.llama.close()
         _models.clear()
+        _vocabularies.clear()
 
 
 def _model(key: _ModelKey) -> _LoadedModel:
@@ -91,6 +114,25 @@ def _model(key: _ModelKey) -> _LoadedModel:
         if loaded is None:
             loaded = _models[key] = _LoadedModel(key)
         return loaded
+
+
+def token_counter(model_path: str | Path | None = None) -> Callable[[str], int]:
+    """Counts tokens with a local model's own tokenizer; its vocabulary is loaded once.
+
+    Args:
+        model_path: As `LlamaTransport` takes it.
+
+    Raises:
+        ConfigError: llama-cpp-python is not installed, or the model is unknown.
+    """
+    if importlib.util.find_spec("llama_cpp") is None:
+        raise ConfigError(f"llama-cpp-python is not installed; {_INSTALL_HINT}")
+    path = str(resolve(None if model_path is None else str(model_path)))
+    with _models_lock:
+        vocabulary = _vocabularies.get(path)
+        if vocabulary is None:
+            vocabulary = _vocabularies[path] = _Vocabulary(path)
+    return vocabulary.count
 
 
 class LlamaTransport(httpx2.BaseTransport, httpx2.AsyncBaseTransport):

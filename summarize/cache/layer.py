@@ -20,6 +20,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
+import sys
 import threading
 import time
 import warnings
@@ -201,7 +203,7 @@ class SummaryCache:
         reason = one_line(failure)
         if self.errors == "raise":
             # The summary is paid for: say so, but do not throw it away.
-            warnings.warn(f"summary not cached: {reason}", CacheWarning, stacklevel=4)
+            warnings.warn(f"summary not cached: {reason}", CacheWarning, stacklevel=_user_frame())
         else:
             self._degrade(failure)
         meta = summary.meta.model_copy(update={"cache_error": reason})
@@ -257,3 +259,12 @@ def _as_hit(summary: ArticleSummary, started: float) -> ArticleSummary:
         }
     )
     return summary.model_copy(update={"meta": meta})
+
+
+def _user_frame() -> int:
+    """The `stacklevel` of the first frame outside this package: the caller's own line."""
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_code.co_filename.startswith(package):
+        frame, level = frame.f_back, level + 1  # type: ignore[assignment]
+    return level
