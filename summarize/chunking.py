@@ -126,7 +126,10 @@ def token_counter(settings: Settings, *, in_process: bool) -> TokenCounter:
     if in_process:
         from summarize.backends.local import token_counter as local_counter
 
-        return local_counter(settings.local_model_path)
+        try:
+            return local_counter(settings.local_model_path)
+        except ValueError:  # llama.cpp cannot read the file: the transport reports it
+            return estimate_tokens
     if not settings.is_local and _is_openai(settings.base_url):
         return _tiktoken_counter(settings.model_name)
     return estimate_tokens
@@ -306,6 +309,8 @@ class Chunker:
         context = context_window(self.settings)
         answer = ask.max_tokens or self.settings.max_tokens or context // 4
         limit = int((context - prompt - answer - FOLLOW_UP_TOKENS) / (1 + MARGIN))
+        if self.strategy.chunk_tokens is not None:
+            limit = min(limit, self.strategy.chunk_tokens)
         if limit < MIN_CHUNK_TOKENS:
             raise ConfigError(
                 f"a context window of {context} tokens leaves no room for the article after "

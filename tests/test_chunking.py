@@ -294,6 +294,15 @@ def test_offline_without_encoding_files_tokens_are_estimated(
     assert any("TIKTOKEN_CACHE_DIR" in r.getMessage() for r in caplog.records)
 
 
+def test_a_model_file_llama_cpp_cannot_read_is_counted_by_estimate(tmp_path: Path) -> None:
+    """The transport, not the chunker, reports a broken model (as RequestRejectedError)."""
+    pytest.importorskip("llama_cpp")
+    bad = tmp_path / "bad.gguf"
+    bad.write_bytes(b"not a gguf file" * 100)
+    settings = Settings(model=f"local:{bad}")
+    assert token_counter(settings, in_process=True) is estimate_tokens
+
+
 def test_the_estimate_over_counts_a_real_tokenizer_on_the_gold_set() -> None:
     pytest.importorskip("llama_cpp")
     from summarize.backends.local import token_counter as local_counter
