@@ -14,7 +14,14 @@ from __future__ import annotations
 import re
 from typing import Final, Literal
 
-__all__ = ["Kind", "candidate_kinds", "polarity", "threatens", "warns_of_harm"]
+__all__ = [
+    "Kind",
+    "candidate_kinds",
+    "polarity",
+    "states_a_stance",
+    "threatens",
+    "warns_of_harm",
+]
 
 Kind = Literal["warning", "position", "venue", "rebuttal"]
 
@@ -283,6 +290,105 @@ def polarity(sentence: str) -> Literal["favor", "against", "neutral", "condition
     if favor > against:
         return "favor"
     return "neutral"
+
+
+# A stance, not a report: what someone wants, judges, refuses or believes (CAMEO 01x, 112).
+_STANCE: Final = _words(
+    r"must",
+    r"should",
+    r"ought",
+    r"needs? to",
+    r"ha(?:s|ve) to",
+    r"wants?",
+    r"demand\w*",
+    r"call\w* (?:for|on)",
+    r"urg\w*",
+    r"insist\w*",
+    r"refus\w*",
+    r"ready to",
+    r"willing",
+    r"prepared to",
+    r"will not",
+    r"would not",
+    r"won[\u2019']t",
+    r"cannot",
+    r"can[\u2019']t",
+    r"never",
+    r"no longer",
+    r"(?:un)?acceptable",
+    r"wrong",
+    r"right",
+    r"(?:il)?legitimate",
+    r"illegal",
+    r"(?:un)?justified",
+    r"baseless",
+    r"serious",
+    r"important",
+    r"essential",
+    r"vital",
+    r"necessary",
+    r"worthless",
+    r"robust",
+    r"premature",
+    r"pointless",
+    r"no (?:point|sense|reason|need)",
+    r"mistake\w*",
+    r"absurd",
+    r"dangerous",
+    r"provocat\w*",
+    r"hostile",
+    r"(?:un)?fair",
+    r"violat\w*",
+    r"sovereign\w*",
+    r"priority",
+    r"propaganda",
+    r"fake",
+    r"believ\w*",
+    r"think\w*",
+    r"consider\w*",
+    r"view\w*",
+    r"argu\w*",
+    r"accus\w*",
+    r"blam\w*",
+    r"criticis\w*",
+    r"criticiz\w*",
+    r"condemn\w*",
+    r"support\w*",
+    r"oppos\w*",
+    r"welcom\w*",
+    r"prais\w*",
+    r"favou?r\w*",
+    r"prefer\w*",
+    r"reject\w*",
+    r"den(?:y|ies|ied)",
+    r"dismiss\w*",
+    r"hop(?:e|es|ed|ing)",
+    r"fear\w*",
+    r"warn\w*",
+    r"vow\w*",
+    r"pledg\w*",
+    r"commit\w*",
+    r"(?:dis)?agree\w*",
+    r"doubt\w*",
+    r"concern\w*",
+    r"regret\w*",
+    r"causes?",
+    r"reasons?",
+    r"responsib\w*",
+    r"guarantee\w*",
+    r"impossible",
+    r"possible",
+    r"only",
+    r"ready",
+    r"determined",
+    r"proposal\w*",
+    r"solution",
+)
+
+
+def states_a_stance(sentence: str) -> bool:
+    """Whether the sentence states what someone wants, judges or believes, not only facts."""
+    return bool(_STANCE.search(sentence))
 
 
 def candidate_kinds(sentence: str) -> tuple[Kind, ...]:

@@ -61,6 +61,11 @@ class Strategy(Protocol):
         """The versioned prompt it renders (its text is part of cache keys)."""
         ...
 
+    @property
+    def chunk_tokens(self) -> int | None:
+        """The most article tokens it reads well at once (None: as many as fit)."""
+        ...
+
     def plan(self, article: str) -> Plan:
         """The asks for `article`, one at a time."""
         ...
@@ -75,6 +80,7 @@ class SingleCall:
     """
 
     name = "single"
+    chunk_tokens = None
 
     def __init__(self, prompt: Prompt, settings: Settings) -> None:
         self.prompt = prompt

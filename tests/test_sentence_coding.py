@@ -26,7 +26,7 @@ ARTICLE = """Ministers clash over dam talks
 
 CAIRO, May 2 (Reuters) - Egypt's Foreign Minister Karim Nassar warned on Tuesday that "if the filling goes ahead without a deal, we will take every measure to protect our water."
 
-He said Egypt wanted a binding agreement. He added that talks had dragged on for a decade.
+He said Egypt wanted a binding agreement. He added that talks must not drag on for another decade.
 
 Speaking at a news conference in Cairo, Nassar proposed Geneva as the venue for the next round of talks.
 
@@ -245,3 +245,28 @@ def test_the_prompt_templates_fill_and_refuse_missing_values() -> None:
         prompt.fill("code", number="3")
     with pytest.raises(PromptError, match="no template"):
         prompt.fill("nope")
+
+
+def test_a_position_that_states_no_stance_is_a_report_not_an_item() -> None:
+    article = (
+        "DHAKA, June 2 - The relief officer said 612 shelters were open on Saturday. "
+        '"We must reach every village before the water rises again," the officer added.'
+    )
+
+    def everything_a_position(body: dict[str, Any]) -> dict[str, Any]:
+        question, _ = numbered(body)
+        if question.startswith("Summarize"):
+            return {"summary": "Shelters opened."}
+        if question.startswith("Sentence"):
+            return {"kind": "position", "actor": "the relief officer", "issue": "relief"}
+        return FIELDS["position"]
+
+    summary = (
+        FakeLLM(everything_a_position)
+        .summarizer(strategy="sentences", mode="json_schema")
+        .summarize(article)
+    )
+    quotes = [e.quote for p in summary.positions for e in p.evidence]
+    assert quotes == [
+        '"We must reach every village before the water rises again," the officer added.'
+    ]
