@@ -391,6 +391,55 @@ def test_api_key_never_leaks(
         error = error.__cause__ or error.__context__
 
 
+def _chain(error: BaseException) -> Iterator[BaseException]:
+    """Every exception reachable through __cause__, __context__ and instructor's attempts."""
+    pending, seen = [error], set()
+    while pending:
+        current = pending.pop()
+        if id(current) not in seen:
+            seen.add(id(current))
+            yield current
+            attempts = getattr(current, "failed_attempts", None) or []
+            linked = [current.__cause__, current.__context__, *(a.exception for a in attempts)]
+            pending += [e for e in linked if isinstance(e, BaseException)]
+
+
+def _assert_acyclic(error: BaseException, path: tuple[int, ...] = ()) -> None:
+    assert id(error) not in path, f"{type(error).__name__} is its own cause or context"
+    for linked in (error.__cause__, error.__context__):
+        if linked is not None:
+            _assert_acyclic(linked, (*path, id(error)))
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        HTTPFailure(401, "bad key"),
+        HTTPFailure(503, "overloaded"),
+        Refusal("no"),
+        SCHEMA_INVALID,
+        Stall(seconds=5.0),
+    ],
+    ids=["401", "503", "refusal", "invalid", "timeout"],
+)
+def test_an_error_has_no_cycle_and_pickles_as_dask_pickles_it(
+    failure: Reply, flavour: Flavour, serve: Any, seed_article: str
+) -> None:
+    """Dask installs tblib, which pickles causes and contexts by recursion: a cycle never ends."""
+    tblib = pytest.importorskip("tblib.pickling_support")
+    server = serve(*[failure] * 4)
+    policy = FakeClock().policy(max_attempts=2)
+    summarizer = Summarizer(
+        "m", base_url=server.base_url, api_key="k", retry=policy, max_reasks=1, timeout=0.3
+    )
+    with pytest.raises(BackendError) as info:
+        run(summarizer, seed_article, flavour)
+    _assert_acyclic(info.value)
+    tblib.install(*{type(e) for e in _chain(info.value)})
+    copy = pickle.loads(pickle.dumps(info.value))
+    assert type(copy) is type(info.value) and str(copy) == str(info.value)
+
+
 def test_a_failing_on_retry_hook_does_not_fail_the_call(
     serve: Any, seed_article: str, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -84,9 +84,14 @@ class StructuredBackend:
             return self.sender.send(body, budget)
 
         create = instructor.patch(create=send, mode=_MODES[request.mode or self._mode])
-        with self._active(request):
-            output = create(**self._create_kwargs(request))
-        return Completion(output=output, model=self.model)
+        try:
+            with self._active(request):
+                output = create(**self._create_kwargs(request))
+        except InstructorRetryException as exc:
+            error = self._error(exc, request)
+        else:
+            return Completion(output=output, model=self.model)
+        raise error  # outside the except: see `_error`
 
     async def acomplete(self, request: ExtractionRequest) -> Completion:
         """Ask the model without blocking the event loop."""
@@ -96,9 +101,14 @@ class StructuredBackend:
             return await self.sender.asend(body, budget)
 
         create = instructor.patch(create=send, mode=_MODES[request.mode or self._mode])
-        with self._active(request):
-            output = await create(**self._create_kwargs(request))
-        return Completion(output=output, model=self.model)
+        try:
+            with self._active(request):
+                output = await create(**self._create_kwargs(request))
+        except InstructorRetryException as exc:
+            error = self._error(exc, request)
+        else:
+            return Completion(output=output, model=self.model)
+        raise error  # outside the except: see `_error`
 
     def close(self) -> None:
         """Close the sender's sync connections."""
@@ -129,22 +139,31 @@ class StructuredBackend:
 
     @contextmanager
     def _active(self, request: ExtractionRequest) -> Iterator[None]:
-        """Around instructor's call: the grounding check on, our errors out, its logs quiet."""
+        """Around instructor's call: the grounding check on, its logs quiet."""
         check = GroundingCheck(request.article, may_reask=request.budget.may_reask)
         token = _IN_CALL.set(True)
         try:
             with grounding_scope(check):
                 yield
-        except InstructorRetryException as exc:
-            cause = exc.__cause__
-            if isinstance(cause, BackendError):
-                raise cause from cause.__cause__  # raised by a sender, already recorded
-            reason = self._redact(first_line(str(cause or exc)))
-            raise InvalidOutputError(
-                f"the model's answer stayed invalid after {exc.n_attempts} attempt(s) "
-                f"({request.max_reasks} re-ask(s) allowed): {reason}",
-                model=self.model,
-                status=200,
-            ) from exc  # the pipeline's journal adds the last request id
         finally:
             _IN_CALL.reset(token)
+
+    def _error(self, exc: InstructorRetryException, request: ExtractionRequest) -> BaseException:
+        """Our error for instructor's give-up, to raise where no exception is being handled.
+
+        A sender's `BackendError` is instructor's ``__cause__``; raised again inside the
+        ``except``, it would get instructor's exception as its ``__context__``: a cycle that
+        recursive picklers (tblib, which Dask installs) never leave.
+        """
+        cause = exc.__cause__
+        if isinstance(cause, BackendError):
+            return cause  # raised by a sender, already recorded
+        reason = self._redact(first_line(str(cause or exc)))
+        error = InvalidOutputError(
+            f"the model's answer stayed invalid after {exc.n_attempts} attempt(s) "
+            f"({request.max_reasks} re-ask(s) allowed): {reason}",
+            model=self.model,
+            status=200,
+        )
+        error.__cause__ = exc  # the pipeline's journal adds the last request id
+        return error
