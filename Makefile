@@ -18,7 +18,7 @@ install: $(STAMP)
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet --editable '.[local,server,dev]'
+	$(PY) -m pip install --quiet --editable '.[local,server,dev,ray,dask]'
 	$(PY) -m summarize models fetch
 	touch $(STAMP)
 

@@ -4,8 +4,9 @@
 cache), ``summarize --jsonl FILE`` a corpus of JSON Lines, each article's line written as it
 finishes (both on the batch engine: ``--concurrency``, ``--rpm``, ``--tpm``; a run report
 on stderr), ``summarize cache stats|clear [--cache URL]`` inspects or empties it,
-``summarize models list|fetch [NAME]`` lists or fetches the local models and
-``summarize eval [GOLD...]`` scores a model against gold annotations.
+``summarize models list|fetch [NAME]`` lists or fetches the local models,
+``summarize eval [GOLD...]`` scores a model against gold annotations and
+``summarize batch submit|status|collect`` runs a corpus through the provider's Batch API.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ def _parser() -> argparse.ArgumentParser:
         nargs="*",
         metavar="FILE",
         help="article text files; - for stdin (`summarize cache stats|clear` manages the cache, "
-        "`summarize models list|fetch` the local models)",
+        "`summarize models list|fetch` the local models, `summarize batch` the Batch API)",
     )
     p.add_argument(
         "--jsonl",
@@ -66,6 +67,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--rpm", type=_positive, help="requests per minute at most")
     p.add_argument("--tpm", type=_positive, help="tokens per minute at most")
+    p.add_argument(
+        "--limits",
+        metavar="URL",
+        help="share --rpm, --tpm and Retry-After pauses with every process naming the same "
+        "Redis: redis://host:6379/0?prefix=...",
+    )
     p.add_argument(
         "--prices",
         type=Path,
@@ -250,6 +257,148 @@ def _eval_progress(result: ArticleResult) -> None:
     print(f"{result.name}: {detail} ({result.seconds:.1f}s)", file=sys.stderr, flush=True)
 
 
+#: Exit code of ``summarize batch collect`` while batches are still running.
+BATCH_PENDING: Final = 3
+_BATCH_SETTINGS: Final = "cli.json"  # the flags a job was submitted with (never the key)
+
+
+def _batch_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="summarize batch",
+        description="Summarize a corpus through the provider's Batch API (half the price, "
+        "answers within 24 hours): submit it, see how it stands, collect the answers into the "
+        "cache and a JSON Lines file. The job's state is in --job DIR: after a crash, status or "
+        "collect resumes it.",
+    )
+    actions = p.add_subparsers(dest="action", required=True)
+    submit = actions.add_parser("submit", help="write, upload and start the batches")
+    submit.add_argument("corpus", help="JSON Lines of objects with id and text (- for stdin)")
+    submit.add_argument("--job", type=Path, required=True, help="a new directory for the job")
+    submit.add_argument("--model", help="the endpoint's model name")
+    submit.add_argument("--base-url", help="OpenAI-compatible endpoint (key from OPENAI_API_KEY)")
+    submit.add_argument("--max-tokens", type=int, help="cap on the model's answer")
+    submit.add_argument("--ungrounded", choices=("drop", "keep", "raise"))
+    submit.add_argument("--timeout", type=float, help="seconds per online request")
+    _cache_options(submit)
+    submit.add_argument(
+        "--invalid",
+        choices=("followup", "online"),
+        default="followup",
+        help="where invalid or ungrounded answers (and requests a batch failed) go: a "
+        "follow-up batch (default) or the online path",
+    )
+    submit.add_argument("--max-requests", type=_positive, help="requests per batch (50,000)")
+    submit.add_argument("--max-bytes", type=_positive, help="bytes per request file (200 MB)")
+    status = actions.add_parser("status", help="how the job's batches stand")
+    status.add_argument("--job", type=Path, required=True)
+    collect = actions.add_parser(
+        "collect",
+        help="download finished batches, cache their answers, send follow-ups; when nothing is "
+        f"pending, write the results (exit {BATCH_PENDING} while batches are still running)",
+    )
+    collect.add_argument("--job", type=Path, required=True)
+    collect.add_argument(
+        "-o", "--output", type=Path, help="results as JSON Lines (default: stdout)"
+    )
+    collect.add_argument("--wait", action="store_true", help="poll until nothing is pending")
+    collect.add_argument("--poll", type=float, default=30.0, help="seconds between polls (30)")
+    return p
+
+
+def batch_main(argv: Sequence[str]) -> int:
+    """``summarize batch submit|status|collect``: 0 done, 1 failures, 2 bad usage, 3 pending."""
+    from summarize.batchjobs import BatchJob, BatchLimits
+    from summarize.errors import SummarizeError
+
+    args = _batch_parser().parse_args(argv)
+    try:
+        if args.action == "submit":
+            if (args.job / "job.json").exists():  # before its saved flags are overwritten
+                return _fail(f"{args.job} holds a job: `summarize batch collect` resumes it", 2)
+            records = _corpus(args.corpus)
+            summarizer = _batch_summarizer(args.job, vars(args))
+            limits = {"max_requests": args.max_requests, "max_bytes": args.max_bytes}
+            given = BatchLimits(**{k: v for k, v in limits.items() if v is not None})
+            with summarizer:
+                job = BatchJob.submit(
+                    summarizer, records, args.job, invalid=args.invalid, limits=given
+                )
+                job.close()
+                print(job.report().text(), file=sys.stderr)
+            return 0
+        with _batch_summarizer(args.job, None) as summarizer:
+            job = BatchJob.open(args.job, summarizer)
+            try:
+                if args.action == "status":
+                    print(job.status().text())
+                    return 0
+                report = job.wait(poll_s=args.poll) if args.wait else job.collect()
+                print(report.text(), file=sys.stderr)
+                if not report.finished:
+                    return BATCH_PENDING
+                return _batch_results(job, args.output)
+            finally:
+                job.close()
+    except ValueError as exc:  # a corpus line, a flag, or a ConfigError
+        return _fail(_one_line(exc), 2 if not isinstance(exc, SummarizeError) else 1)
+    except OSError as exc:
+        return _fail(f"{exc.filename or args.job}: {exc.strerror}", 2)
+    except SummarizeError as exc:
+        return _fail(_one_line(exc), 1)
+
+
+def _corpus(source: str) -> list[dict[str, Any]]:
+    """A JSON Lines corpus, every line checked (a bad one fails the whole submission)."""
+    text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+    records = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if line.strip():
+            try:
+                records.append(_record(line))
+            except ValueError as exc:
+                raise ValueError(f"{source}:{number}: {exc}") from None
+    return records
+
+
+def _batch_summarizer(job: Path, flags: dict[str, Any] | None) -> Summarizer:
+    """The summarizer of a job: from the submit flags (saved), or those saved at submit."""
+    from summarize.config import Settings
+    from summarize.pipeline import Summarizer
+
+    names = ("model", "base_url", "max_tokens", "ungrounded", "timeout", "cache")
+    if flags is not None:
+        saved = {k: flags[k] for k in names if flags.get(k) is not None}
+        job.mkdir(parents=True, exist_ok=True)
+        (job / _BATCH_SETTINGS).write_text(json.dumps(saved) + "\n", encoding="utf-8")
+    else:
+        saved = json.loads((job / _BATCH_SETTINGS).read_text(encoding="utf-8"))
+    cache = saved.pop("cache", None)
+    settings = Settings.from_env(strategy="single", **saved)
+    return Summarizer(settings=settings, cache=cache)
+
+
+def _batch_results(job: Any, output: Path | None) -> int:
+    """Write each article's line (its fields, then summary or error); 1 if any failed."""
+    from summarize.schema import ArticleSummary
+
+    status = 0
+    with ExitStack() as files:
+        out: TextIO = (
+            sys.stdout
+            if output is None
+            else files.enter_context(output.open("w", encoding="utf-8"))
+        )
+        for record, result in zip(job.records(), job.results().results, strict=True):
+            record.pop("text")
+            if isinstance(result, ArticleSummary):
+                record["summary"] = result.model_dump(mode="json")
+            else:
+                record["error"] = _error(type(result).__name__, _one_line(result))
+                status = 1
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+    return status
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code.
 
@@ -267,6 +416,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return models_main(argv[1:])
     if argv[:1] == ["eval"]:
         return eval_main(argv[1:])
+    if argv[:1] == ["batch"]:
+        return batch_main(argv[1:])
     parser = _parser()
     args = parser.parse_args(argv)
     if bool(args.files) == bool(args.jsonl):
@@ -296,6 +447,7 @@ def _run(args: argparse.Namespace) -> int:
             "strategy": args.strategy,
             "rpm": args.rpm,
             "tpm": args.tpm,
+            "limits": args.limits,
         }
         settings = Settings.from_env(**{k: v for k, v in flags.items() if v is not None})
         one_file = len(args.files) == 1

@@ -1,13 +1,19 @@
-"""Frozen settings. Nothing here reads the environment at import time."""
+"""Frozen settings. Nothing here reads the environment at import time.
+
+`Settings`, `RetryPolicy` and `SummarizerConfig` pickle: a `Summarizer` travels to other
+processes (Ray actors, Dask workers) as its `SummarizerConfig`.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import os
+import pickle
 import time
+import warnings
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from summarize.errors import ConfigError
 
@@ -22,12 +28,16 @@ __all__ = [
     "RetryPolicy",
     "Settings",
     "StrategyName",
+    "SummarizerConfig",
+    "TravelWarning",
     "UngroundedPolicy",
 ]
 
 Mode = Literal["tools", "json_schema", "json", "md_json"]
 StrategyName = Literal["auto", "single", "sentences"]
 UngroundedPolicy = Literal["keep", "drop", "raise"]
+CacheErrorPolicy = Literal["warn", "raise"]
+_F = TypeVar("_F")
 
 LOCAL_MODEL = "local"
 HF_PREFIX = "hf:"
@@ -100,6 +110,14 @@ class RetryPolicy:
         if self.deadline is not None and self.deadline <= 0:
             raise ConfigError("deadline must be positive (or None for no deadline)")
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle hooks by reference; a lambda or closure is dropped (`TravelWarning`)."""
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        defaults = {"on_retry": None, "sleep": time.sleep, "asleep": asyncio.sleep}
+        for name, default in {**defaults, "clock": time.monotonic}.items():
+            values[name] = _portable(values[name], f"RetryPolicy.{name}", default)
+        return (_rebuilt_policy, (values,))
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Settings:
@@ -144,6 +162,9 @@ class Settings:
             re-asks included); None: no limit.
         tpm: Tokens per minute at most, estimated before each request and corrected from the
             usage reported; None: no limit.
+        limits: Where `rpm`, `tpm` and Retry-After pauses live: None for this `Summarizer`
+            only, or ``"redis://host:6379/0?prefix=..."`` for every process and machine that
+            names the same Redis and prefix (see `summarize.ratelimit`).
     """
 
     model: str | None = None
@@ -168,6 +189,7 @@ class Settings:
     extra_body: Mapping[str, Any] | None = None
     rpm: int | None = None
     tpm: int | None = None
+    limits: str | None = field(default=None, repr=False)  # a URL may hold a password
 
     def __post_init__(self) -> None:
         for name in _REQUIRED:
@@ -255,6 +277,123 @@ class Settings:
         """A copy with some settings changed (validated again)."""
         _check_names(changes)
         return replace(self, **changes)
+
+
+class TravelWarning(UserWarning):
+    """A hook of a `Summarizer` could not travel to another process: the copy runs without it."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SummarizerConfig:
+    """What rebuilds a `Summarizer` in another process, and all that pickling one carries.
+
+    ``summarizer.config`` is a summarizer's own; `Summarizer.from_config` builds one from it.
+    HTTP clients, cache connections and the local model are not carried: each copy opens
+    its own, lazily. What travels:
+
+    - An API key the summarizer read from ``OPENAI_API_KEY`` stays behind: the copy reads
+      ``OPENAI_API_KEY`` in its own process. A key passed in (``api_key=`` or inside
+      ``settings=``) travels, since it was handed to the object: keep such pickles as secret
+      as the key (Ray may spill objects to disk; Dask sends them over its connections).
+      Neither ever shows in a repr.
+    - Hooks (``on_progress``, the retry policy's ``on_retry``, ``sleep``, ``asleep``,
+      ``clock``) travel by reference when they pickle (module-level functions do); a lambda
+      or closure is dropped with a `TravelWarning` and the copy runs without it (or with the
+      default sleep or clock).
+    - Rate limits (``settings.rpm``, ``settings.tpm``) hold per copy, unless they live in
+      a shared store (``settings.limits``): `share` divides them among copies.
+
+    Attributes:
+        settings: Model, endpoint, strategy, limits: everything `Settings` holds.
+        cache: A cache URL (``"sqlite:////abs/path.db"``, ``"redis://..."``; ``"memory://"``
+            is a fresh, empty cache in each process), None for the default cache of the
+            process the copy runs in, or False for none.
+        cache_errors: As `Summarizer` takes it: "warn" or "raise".
+        on_progress: As `Summarizer` takes it.
+        api_key_from_env: ``settings.api_key`` was read from ``OPENAI_API_KEY``: a pickle
+            leaves it out.
+    """
+
+    settings: Settings = field(default_factory=Settings)
+    cache: str | bool | None = None
+    cache_errors: CacheErrorPolicy = "warn"
+    on_progress: Callable[[int, int], None] | None = field(default=None, compare=False)
+    api_key_from_env: bool = False
+
+    def share(self, copies: int) -> SummarizerConfig:
+        """This config for one of `copies` processes running at once: 1/copies of rpm and tpm each.
+
+        Raises:
+            ConfigError: `copies` is below 1.
+        """
+        if copies < 1:
+            raise ConfigError(f"copies must be at least 1, not {copies}")
+        s = self.settings
+        if s.limits is not None:  # shared already: every copy takes from the same limits
+            return self
+        rpm, tpm = (None if v is None else max(1, v // copies) for v in (s.rpm, s.tpm))
+        return replace(self, settings=s.replace(rpm=rpm, tpm=tpm))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle without an API key read from the environment, and hooks by reference only."""
+        settings = self.settings
+        if self.api_key_from_env:  # pinned: without a key, model=None would mean the local model
+            settings = settings.replace(api_key=None, model=settings.model_name)
+        hook = _portable(self.on_progress, "on_progress", None)
+        return (
+            _rebuilt_config,
+            (settings, self.cache, self.cache_errors, hook, self.api_key_from_env),
+        )
+
+    def __repr__(self) -> str:
+        from summarize.cache.base import redact_url
+
+        cache = redact_url(self.cache) if isinstance(self.cache, str) else self.cache
+        return (
+            f"SummarizerConfig(settings={self.settings!r}, cache={cache!r}, "
+            f"cache_errors={self.cache_errors!r})"
+        )
+
+
+def _portable(hook: _F, name: str, default: _F) -> _F:
+    """`hook` if it pickles (by reference, for a function), else `default` with a warning."""
+    if hook is default or hook is None:
+        return hook
+    try:
+        pickle.dumps(hook)
+    except (pickle.PicklingError, TypeError, AttributeError):
+        what = getattr(hook, "__qualname__", type(hook).__name__)
+        instead = "without it" if default is None else f"with the default {name.split('.')[-1]}"
+        warnings.warn(
+            f"{name} ({what}) cannot be pickled, so a copy of this Summarizer in another "
+            f"process runs {instead}; use a module-level function to keep it",
+            TravelWarning,
+            stacklevel=3,
+        )
+        return default
+    return hook
+
+
+def _rebuilt_policy(values: dict[str, Any]) -> RetryPolicy:
+    return RetryPolicy(**values)
+
+
+def _rebuilt_config(
+    settings: Settings,
+    cache: str | bool | None,
+    cache_errors: CacheErrorPolicy,
+    on_progress: Callable[[int, int], None] | None,
+    api_key_from_env: bool,
+) -> SummarizerConfig:
+    if api_key_from_env:  # this process's own key
+        settings = settings.replace(api_key=os.environ.get("OPENAI_API_KEY") or None)
+    return SummarizerConfig(
+        settings=settings,
+        cache=cache,
+        cache_errors=cache_errors,
+        on_progress=on_progress,
+        api_key_from_env=api_key_from_env,
+    )
 
 
 def _check_names(given: Mapping[str, Any]) -> None:

@@ -32,9 +32,10 @@ from summarize.budget import CallBudget
 from summarize.cache import Cache, CacheSpec, RedisCache, open_cache
 from summarize.cache.key import KeyMaker
 from summarize.cache.layer import CacheErrors, Computed, SummaryCache
+from summarize.cache.url import travel_url
 from summarize.chunking import Chunk, Chunker
 from summarize.coding import SentenceCoding
-from summarize.config import Mode, RetryPolicy, Settings
+from summarize.config import Mode, RetryPolicy, Settings, SummarizerConfig
 from summarize.draft import DraftSummary
 from summarize.errors import BackendError, ConfigError, ResponseError
 from summarize.inputs import check_article
@@ -57,6 +58,10 @@ Texts = Iterable[str | bytes] | AsyncIterable[str | bytes]
 
 class Summarizer:
     """Turns news articles into grounded `ArticleSummary` objects. Thread-safe and reusable.
+
+    It pickles, to run in other processes (Ray actors, Dask workers): as its `config`, from
+    which the copy opens its own clients, cache connections and local model on first use
+    (see `SummarizerConfig` for what travels). One built with ``transport=`` cannot.
 
     Args:
         model: ``"local"`` (embedded SmolLM2), ``"local:/path/model.gguf"``, or the endpoint's
@@ -102,11 +107,16 @@ class Summarizer:
         **options: Any,
     ) -> None:
         named = {"model": model, "base_url": base_url, "api_key": api_key, "retry": retry}
+        key_from_env = settings is None and api_key is None and options.get("api_key") is None
         # None for a named argument means "not given"; among **options it is a value
         # (max_tokens=None leaves the field out of requests).
         given = {**{k: v for k, v in named.items() if v is not None}, **options}
         settings = Settings.from_env(**given) if settings is None else settings.replace(**given)
         self.settings = settings
+        self._key_from_env = key_from_env and settings.api_key is not None
+        self._transport = transport
+        self._default_cache = cache is None or cache is True
+        self._cache_errors: CacheErrors = cache_errors
         self.strategy: Strategy = open_strategy(settings)
         in_process = settings.is_local and transport is None  # its vocabulary counts tokens
         self.chunker = Chunker(settings, self.strategy, in_process=in_process)
@@ -132,6 +142,48 @@ class Summarizer:
                 errors=cache_errors,
             )
         )
+
+    @classmethod
+    def from_config(cls, config: SummarizerConfig) -> Self:
+        """A summarizer built from `config`: what unpickling one does in another process."""
+        summarizer = cls(
+            settings=config.settings,
+            cache=config.cache,
+            cache_errors=config.cache_errors,
+            on_progress=config.on_progress,
+        )
+        summarizer._key_from_env = config.api_key_from_env
+        return summarizer
+
+    @property
+    def config(self) -> SummarizerConfig:
+        """What rebuilds this summarizer in another process, and all that pickling it carries.
+
+        Raises:
+            ConfigError: It cannot travel: it was built with ``transport=``, or with a cache
+                store that is none of summarize's.
+        """
+        if self._transport is not None:
+            raise ConfigError(
+                f"this Summarizer was built with transport= (a {type(self._transport).__name__}"
+                "), which exists in this process only, so it cannot be pickled for another "
+                "process; serve a FakeLLM with summarize.testing.FakeLLMServer and pass its "
+                "base_url=, or build a Summarizer in each process"
+            )
+        cache: str | bool | None = None  # the default: that process's own
+        if not self._default_cache:
+            cache = False if self.cache is None else travel_url(self.cache.store)
+        return SummarizerConfig(
+            settings=self.settings,
+            cache=cache,
+            cache_errors=self._cache_errors,
+            on_progress=self.on_progress,
+            api_key_from_env=self._key_from_env,
+        )
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle as `config`; the copy is rebuilt with `from_config`."""
+        return (type(self).from_config, (self.config,))
 
     def summarize(self, text: str | bytes) -> ArticleSummary:
         """Summarize one article.
@@ -244,12 +296,14 @@ class Summarizer:
     def close(self) -> None:
         """Release the HTTP connections `summarize` opened, and a cache store it opened."""
         self.backend.close()
+        self.throttle.close()
         if self.cache is not None and self._owns_store:
             self.cache.store.close()
 
     async def aclose(self) -> None:
         """Release the connections `asummarize` opened in this event loop."""
         await self.backend.aclose()
+        self.throttle.close()
         if self.cache is not None and self._owns_store:
             await self.cache.store.aclose()
 

@@ -11,8 +11,10 @@ network is replaced::
     assert fake.requests[0]["tool_choice"]["function"]["name"] == "DraftSummary"
 
 `FakeLLMServer` serves the same script over real HTTP on loopback (for a CLI, another
-process, or real connection resets and timeouts). `FakeClock` makes retry waits instant and
-measurable. `block_network()` makes any real (non-loopback) HTTP request fail loudly.
+process, or real connection resets and timeouts); `FakeBatchServer` adds the Files and
+Batches endpoints of the provider's Batch API, each batch line answered by a `FakeLLM`.
+`FakeClock` makes retry waits instant and measurable. `block_network()` makes any real
+(non-loopback) HTTP request fail loudly.
 
 Scriptable failures: `HTTPFailure` (any status and headers), `Disconnect` (no answer),
 `CutOff` (connection dropped mid-body), `Stall` (no answer until the client times out),
@@ -22,6 +24,8 @@ Scriptable failures: `HTTPFailure` (any status and headers), `Disconnect` (no an
 
 from __future__ import annotations
 
+import email.parser
+import email.policy
 import json
 import socket
 import threading
@@ -45,6 +49,7 @@ __all__ = [
     "CutOff",
     "Disconnect",
     "EmptyChoices",
+    "FakeBatchServer",
     "FakeClock",
     "FakeLLM",
     "FakeLLMServer",
@@ -431,3 +436,256 @@ def block_network() -> Iterator[None]:
         mock.patch.object(httpx2.AsyncHTTPTransport, "handle_async_request", async_),
     ):
         yield
+
+
+class FakeBatchServer(FakeLLMServer):
+    """`FakeLLMServer` plus the OpenAI Files and Batches endpoints, on loopback while in ``with``.
+
+    Online chat completions are answered by `fake`, as `FakeLLMServer` answers them. Files
+    (``POST /v1/files`` with purpose "batch", ``GET /v1/files/ID/content``) are kept in
+    memory. A batch (``POST /v1/batches``) starts ``validating``; each ``GET
+    /v1/batches/ID`` moves it one step, as a provider would: the input file is checked
+    (one ``POST`` line to the batch's endpoint per unique ``custom_id``, one model, at most
+    `max_requests` lines and `max_bytes` bytes: else ``failed``, with the reasons), then
+    ``in_progress``, then ``completed``, when every line is answered by `lines` (a `FakeLLM`:
+    its script, its counts): HTTP 200 answers go to the output file, other statuses and
+    dropped connections to the error file. ``GET /v1/batches`` lists the newest first.
+
+    Args:
+        fake: Answers online requests.
+        lines: Answers the lines of batches (default: `fake`).
+        max_requests: Lines one batch may hold.
+        max_bytes: Bytes one input file may hold.
+
+    Attributes:
+        files: Each uploaded or produced file: id → {"purpose", "filename", "content"}.
+        batches: Each batch object as last served: id → its JSON.
+        routes: Each Files or Batches request as it arrived, e.g. ``"GET /v1/batches/ID"``.
+    """
+
+    def __init__(
+        self,
+        fake: FakeLLM,
+        *,
+        lines: FakeLLM | None = None,
+        max_requests: int = 50_000,
+        max_bytes: int = 200_000_000,
+    ) -> None:
+        super().__init__(fake)
+        self.lines = fake if lines is None else lines
+        self.max_requests = max_requests
+        self.max_bytes = max_bytes
+        self.files: dict[str, dict[str, Any]] = {}
+        self.batches: dict[str, dict[str, Any]] = {}
+        self.routes: list[str] = []
+        self._control: dict[str, list[HTTPFailure | Stall]] = {}
+        self._lock = threading.Lock()
+        self._server.RequestHandlerClass = _batch_handler_for(self)
+
+    def interrupt(self, route: str, reply: HTTPFailure | Stall) -> None:
+        """Answer the next request to `route` (e.g. ``"POST /v1/batches"``) with `reply`.
+
+        `HTTPFailure` answers instead of the endpoint; `Stall` waits, then the request is
+        carried out (as when a client gives up on a request the provider still completes).
+        """
+        self._control.setdefault(route, []).append(reply)
+
+    def uploads(self) -> list[bytes]:
+        """The content of every file uploaded with purpose "batch", in order."""
+        return [f["content"] for f in self.files.values() if f["purpose"] == "batch"]
+
+    def handle(self, method: str, path: str, content_type: str, body: bytes) -> httpx2.Response:
+        """Answer one Files or Batches request."""
+        route = f"{method} /v1/{path.split('/v1/', 1)[1].split('?')[0]}"
+        self.routes.append(_route_key(route))
+        scripted = self._control.get(_route_key(route), [])
+        if scripted:
+            reply = scripted.pop(0)
+            if isinstance(reply, HTTPFailure):
+                return httpx2.Response(reply.status, json={"error": {"message": reply.message}})
+            time.sleep(reply.seconds)
+        with self._lock:
+            return self._route(route, content_type, body)
+
+    def _route(self, route: str, content_type: str, body: bytes) -> httpx2.Response:
+        method, _, path = route.partition(" ")
+        parts = path.strip("/").split("/")[1:]  # after "v1"
+        if method == "POST" and parts == ["files"]:
+            return httpx2.Response(200, json=self._upload(content_type, body))
+        if method == "GET" and len(parts) == 3 and parts[0] == "files" and parts[2] == "content":
+            found = self.files.get(parts[1])
+            return httpx2.Response(200, content=found["content"]) if found else _not_found()
+        if method == "POST" and parts == ["batches"]:
+            return httpx2.Response(200, json=self._create(json.loads(body)))
+        if method == "GET" and parts == ["batches"]:
+            newest = sorted(self.batches.values(), key=lambda b: -int(b["id"].split("_")[-1]))
+            return httpx2.Response(200, json={"object": "list", "data": newest, "has_more": False})
+        if method == "GET" and len(parts) == 2 and parts[0] == "batches":
+            batch = self.batches.get(parts[1])
+            return httpx2.Response(200, json=self._advance(batch)) if batch else _not_found()
+        return _not_found()
+
+    def _new_file(self, purpose: str, filename: str, content: bytes) -> str:
+        file_id = f"file-{len(self.files) + 1}"
+        self.files[file_id] = {"purpose": purpose, "filename": filename, "content": content}
+        return file_id
+
+    def _upload(self, content_type: str, body: bytes) -> dict[str, Any]:
+        form = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+            f"content-type: {content_type}\r\n\r\n".encode() + body
+        )
+        fields = {
+            part.get_param("name", header="content-disposition"): part for part in form.iter_parts()
+        }
+        purpose = fields["purpose"].get_content().strip()
+        file_part = fields["file"]
+        content = file_part.get_payload(decode=True)
+        assert isinstance(content, bytes), "the file part is not a file"
+        file_id = self._new_file(purpose, file_part.get_filename() or "upload", content)
+        return {
+            "id": file_id,
+            "object": "file",
+            "bytes": len(content),
+            "created_at": 0,
+            "filename": self.files[file_id]["filename"],
+            "purpose": purpose,
+            "status": "processed",
+        }
+
+    def _create(self, request: dict[str, Any]) -> dict[str, Any]:
+        batch_id = f"batch_{len(self.batches) + 1}"
+        self.batches[batch_id] = {
+            "id": batch_id,
+            "object": "batch",
+            "endpoint": request.get("endpoint"),
+            "completion_window": request.get("completion_window"),
+            "input_file_id": request.get("input_file_id"),
+            "metadata": request.get("metadata"),
+            "status": "validating",
+            "created_at": int(time.time()),
+            "errors": None,
+            "output_file_id": None,
+            "error_file_id": None,
+            "request_counts": {"total": 0, "completed": 0, "failed": 0},
+        }
+        return self.batches[batch_id]
+
+    def _advance(self, batch: dict[str, Any]) -> dict[str, Any]:
+        if batch["status"] == "validating":
+            problems = self._problems(batch)
+            batch["status"] = "failed" if problems else "in_progress"
+            if problems:
+                batch["errors"] = {
+                    "object": "list",
+                    "data": [
+                        {"code": "invalid_request", "message": m, "line": n} for n, m in problems
+                    ],
+                }
+            else:
+                batch["request_counts"]["total"] = len(self._lines(batch))
+        elif batch["status"] == "in_progress":
+            self._answer(batch)
+        return batch
+
+    def _lines(self, batch: dict[str, Any]) -> list[dict[str, Any]]:
+        content = self.files[batch["input_file_id"]]["content"]
+        return [json.loads(line) for line in content.decode().splitlines() if line.strip()]
+
+    def _problems(self, batch: dict[str, Any]) -> list[tuple[int | None, str]]:
+        found = self.files.get(batch["input_file_id"] or "")
+        if found is None or found["purpose"] != "batch":
+            return [(None, "input_file_id is not a file uploaded with purpose 'batch'")]
+        problems: list[tuple[int | None, str]] = []
+        if batch["endpoint"] != "/v1/chat/completions" or batch["completion_window"] != "24h":
+            problems.append((None, "endpoint must be /v1/chat/completions, window 24h"))
+        if len(found["content"]) > self.max_bytes:
+            problems.append((None, f"input file is larger than {self.max_bytes} bytes"))
+        try:
+            lines = self._lines(batch)
+        except ValueError:
+            return [*problems, (None, "input file is not JSON Lines")]
+        if len(lines) > self.max_requests:
+            problems.append((None, f"more than {self.max_requests} requests in one batch"))
+        ids = [line.get("custom_id") for line in lines]
+        models = {line.get("body", {}).get("model") for line in lines}
+        for number, line in enumerate(lines, 1):
+            if line.get("method") != "POST" or line.get("url") != batch["endpoint"]:
+                problems.append((number, "each line must POST to the batch's endpoint"))
+            if not isinstance(line.get("custom_id"), str) or ids.count(line["custom_id"]) > 1:
+                problems.append((number, "custom_id must be a unique string"))
+        if len(models) > 1:
+            problems.append((None, "every request of a batch must use the same model"))
+        return problems
+
+    def _answer(self, batch: dict[str, Any]) -> None:
+        output: list[str] = []
+        errors: list[str] = []
+        for number, line in enumerate(self._lines(batch), 1):
+            answer = self.lines.answer(line["body"])
+            record: dict[str, Any] = {"id": f"batch_req_{number}", "custom_id": line["custom_id"]}
+            if isinstance(answer, httpx2.Response):
+                try:
+                    content = answer.json()
+                except ValueError:
+                    content = answer.text
+                request_id = answer.headers.get("x-request-id")
+                record["response"] = {
+                    "status_code": answer.status_code,
+                    "request_id": request_id,
+                    "body": content,
+                }
+                record["error"] = None
+                ok = answer.status_code == 200 and isinstance(content, dict)
+            else:
+                record["response"] = None
+                record["error"] = {"code": "server_error", "message": type(answer).__name__}
+                ok = False
+            (output if ok else errors).append(json.dumps(record))
+        counts = batch["request_counts"]
+        counts.update(completed=len(output), failed=len(errors))
+        for kind, lines in (("output_file_id", output), ("error_file_id", errors)):
+            if lines:
+                content = ("\n".join(lines) + "\n").encode()
+                batch[kind] = self._new_file("batch_output", f"{batch['id']}-{kind}.jsonl", content)
+        batch["status"] = "completed"
+
+
+def _route_key(route: str) -> str:
+    """``GET /v1/batches/batch_1`` → ``GET /v1/batches/ID`` (scripted interruptions' keys)."""
+    method, _, path = route.partition(" ")
+    parts = path.split("/")
+    named = [p if i < 3 or p in ("content",) else "ID" for i, p in enumerate(parts)]
+    return f"{method} {'/'.join(named)}"
+
+
+def _not_found() -> httpx2.Response:
+    return httpx2.Response(404, json={"error": {"message": "no such object", "type": "not_found"}})
+
+
+def _batch_handler_for(server: FakeBatchServer) -> type[BaseHTTPRequestHandler]:
+    online = _handler_for(server.fake)
+
+    class Handler(online):  # type: ignore[valid-type, misc]
+        def do_POST(self) -> None:
+            if "/files" in self.path or "/batches" in self.path:
+                self._control("POST")
+            else:
+                super().do_POST()
+
+        def do_GET(self) -> None:
+            self._control("GET")
+
+        def _control(self, method: str) -> None:
+            length = int(self.headers.get("content-length") or 0)
+            body = self.rfile.read(length) if length else b""
+            answer = server.handle(method, self.path, self.headers.get("content-type", ""), body)
+            self.send_response(answer.status_code)
+            self.send_header("content-type", answer.headers.get("content-type", "application/json"))
+            self.send_header("content-length", str(len(answer.content)))
+            self.end_headers()
+            try:
+                self.wfile.write(answer.content)
+            except OSError:  # the client gave up (a crash test killed it)
+                self.close_connection = True
+
+    return Handler

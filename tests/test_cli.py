@@ -175,8 +175,18 @@ def test_eval_scores_a_model_against_gold_files_and_writes_json(
     gold = SEEDS / "vladivostok-2025-09-06.gold.json"
     with FakeLLMServer(FakeLLM(good_draft())) as server:
         code = main(
-            ["eval", str(gold), "--base-url", server.base_url, "--model", "m",
-             "--strategy", "single", "--json", str(out)]
+            [
+                "eval",
+                str(gold),
+                "--base-url",
+                server.base_url,
+                "--model",
+                "m",
+                "--strategy",
+                "single",
+                "--json",
+                str(out),
+            ]
         )
     captured = capsys.readouterr()
     assert code == 0, captured.err

@@ -1,12 +1,16 @@
-"""`open_cache`: turn a cache setting (None, False, a URL or a store) into a store."""
+"""`open_cache`: turn a cache setting (None, False, a URL or a store) into a store.
+
+`travel_url` goes the other way: the URL that opens a store again in another process.
+"""
 
 from __future__ import annotations
 
+import inspect
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeAlias
-from urllib.parse import parse_qsl, unquote, urlencode
+from urllib.parse import parse_qsl, quote, unquote, urlencode
 
 from summarize.cache.base import Cache, redact_url
 from summarize.cache.memory import MemoryCache
@@ -14,7 +18,7 @@ from summarize.cache.redis import RedisCache
 from summarize.cache.sqlite import SQLiteCache, default_cache_path
 from summarize.errors import ConfigError
 
-__all__ = ["CacheSpec", "open_cache"]
+__all__ = ["CacheSpec", "open_cache", "travel_url"]
 
 CacheSpec: TypeAlias = Cache | str | bool | None
 """What `open_cache` accepts."""
@@ -36,7 +40,8 @@ def open_cache(spec: CacheSpec = None) -> Cache | None:
             or ``"sqlite:////absolute/path.db"``; ``"redis://[:password@]host:port/db"`` or
             ``"rediss://..."``; or an object implementing `Cache`, returned as is. URLs
             take options as a query: ``ttl`` (seconds) for all, ``max_entries`` for memory
-            and SQLite, ``max_bytes``, ``timeout`` and ``mode=ro`` (read only) for SQLite,
+            and SQLite, ``max_bytes``, ``timeout`` and ``mode=ro`` (read only) for SQLite
+            (``max_entries=none``, ``max_bytes=none``: no limit),
             ``prefix`` for Redis (plus redis-py's own, like ``socket_timeout``).
 
     Raises:
@@ -73,6 +78,52 @@ def open_cache(spec: CacheSpec = None) -> Cache | None:
         raise ConfigError(f"cache {redact_url(text)!r}: {exc}") from exc
 
 
+def travel_url(store: Cache) -> str:
+    """The URL that opens `store` again in another process, as `open_cache` takes it.
+
+    A SQLite file or a Redis database is the same store there (a Redis password included);
+    a memory cache is a fresh, empty one with the same options. A store's clock stays behind.
+
+    Raises:
+        ConfigError: `store` is not one of summarize's stores.
+    """
+    if isinstance(store, MemoryCache):
+        return "memory://" + _query(max_entries=store.max_entries, ttl=store.default_ttl)
+    if isinstance(store, SQLiteCache):
+        options = _query(
+            max_entries=store.max_entries,
+            max_bytes=store.max_bytes,
+            ttl=store.default_ttl,
+            timeout=store.timeout,
+            mode="ro" if store.read_only else None,
+        )
+        return f"sqlite:///{quote(store.path.as_posix())}{options}"
+    if isinstance(store, RedisCache):
+        base, _, theirs = store._target.partition("?")
+        ours = {"prefix": store.prefix, "ttl": store.default_ttl}
+        default = inspect.signature(RedisCache).parameters["socket_timeout"].default
+        if store.socket_timeout != default and "socket_timeout" not in theirs:
+            ours |= {"socket_timeout": store.socket_timeout}
+            ours |= {"socket_connect_timeout": store.socket_timeout}
+        return base + _query(**ours, _more=theirs)
+    raise ConfigError(
+        f"a {type(store).__name__} store cannot travel to another process; give the "
+        "Summarizer a cache URL (sqlite:///..., redis://...) instead"
+    )
+
+
+def _query(_more: str = "", **options: object) -> str:
+    """``?a=1&b=2`` of the options that are set (a limit of None is ``none``), or ``""``."""
+    limits = ("max_entries", "max_bytes")
+    pairs = [
+        (name, "none" if value is None else str(value))
+        for name, value in options.items()
+        if value is not None or name in limits
+    ]
+    query = "&".join(part for part in (urlencode(pairs), _more) if part)
+    return f"?{query}" if query else ""
+
+
 def _memory(text: str) -> Cache:
     rest = text.partition("://")[2] if "://" in text else ""
     where, _, query = rest.partition("?")
@@ -97,8 +148,8 @@ def _sqlite(text: str) -> Cache:
             "for a cache in this process only, use 'memory'"
         )
     parsers: dict[str, _Parser] = {
-        "max_entries": int,
-        "max_bytes": int,
+        "max_entries": limit,
+        "max_bytes": limit,
         "ttl": float,
         "timeout": float,
         "mode": str,
@@ -117,6 +168,11 @@ def _redis(text: str) -> Cache:
     options = _options(text, urlencode([(k, v) for k, v in pairs if k in ours]), ours)
     theirs = urlencode([(k, v) for k, v in pairs if k not in ours])
     return RedisCache(base + (f"?{theirs}" if theirs else ""), **_renamed(options))
+
+
+def limit(value: str) -> int | None:
+    """A size limit from a URL: an integer, or ``none`` for no limit."""
+    return None if value.lower() == "none" else int(value)
 
 
 def _options(text: str, query: str, parsers: Mapping[str, _Parser]) -> dict[str, Any]:
