@@ -13,12 +13,13 @@ from typing import Any, Final, TypeVar
 from rapidfuzz import fuzz
 
 from summarize.attribution import credited_outlets, verified_attribution
-from summarize.config import UngroundedPolicy
+from summarize.config import UnattributedPolicy, UngroundedPolicy
 from summarize.draft import DraftEvidence, DraftItem, DraftSummary
 from summarize.errors import GroundingError
 from summarize.grounding import Aligner
-from summarize.guards import names_absent_from, speech_location
+from summarize.guards import attributes_actor, names_absent_from, speech_location
 from summarize.injection import Span, inside, instruction_spans
+from summarize.names import same_name
 from summarize.schema import (
     Actor,
     ArticleSummary,
@@ -42,7 +43,12 @@ ItemT = TypeVar("ItemT", bound=Item)
 
 
 def assemble(
-    draft: DraftSummary, article: str, *, policy: UngroundedPolicy, meta: Meta
+    draft: DraftSummary,
+    article: str,
+    *,
+    policy: UngroundedPolicy,
+    meta: Meta,
+    unattributed: UnattributedPolicy = "flag",
 ) -> ArticleSummary:
     """Ground every quote in `article`, apply `policy` to ungrounded ones, and link rebuttals.
 
@@ -51,6 +57,8 @@ def assemble(
     An item whose only evidence lies in a passage addressed to an AI model (a prompt
     injection, see `summarize.injection`) is dropped: injected text is not reported news.
     So is a venue named only as where someone spoke, or in a dateline (`summarize.guards`).
+    An item whose actor the article does not name near its evidence is flagged, dropped or
+    kept, as `unattributed` says.
     A summary that names someone or somewhere the article never names is replaced by one
     built from the items.
 
@@ -70,6 +78,15 @@ def assemble(
     dropped_injected = sum(dropped for _, dropped in kept)
     spoken = [v for v in venues if _only_where_someone_spoke(v, article)]
     venues = [v for v in venues if v not in spoken]
+    actors = _actors(draft)
+    flagged: tuple[str, ...] = ()
+    if unattributed != "keep":
+        flagged = unattributed_items([*warnings, *positions, *venues, *rebuttals], article, actors)
+    dropped_unattributed = 0
+    if unattributed == "drop":  # ids are unique across kinds (w1, p1, ...)
+        warnings, positions = _without(warnings, flagged), _without(positions, flagged)
+        venues, rebuttals = _without(venues, flagged), _without(rebuttals, flagged)
+        dropped_unattributed, flagged = len(flagged), ()
     rebuttals = [_linked(r, [*warnings, *positions, *venues, *rebuttals]) for r in rebuttals]
     summary = " ".join(draft.summary.split())
     from_items = not summary or bool(names_absent_from(summary, article))
@@ -77,7 +94,7 @@ def assemble(
         summary = summary_from_items([*warnings, *venues, *rebuttals, *positions])
     return ArticleSummary(
         summary=summary,
-        actors=_actors(draft),
+        actors=actors,
         warnings=tuple(warnings),
         positions=tuple(positions),
         venues=tuple(venues),
@@ -89,10 +106,41 @@ def assemble(
                 "instruction_spans": injected,
                 "dropped_injected": dropped_injected,
                 "dropped_by_guards": len(spoken),
+                "unattributed": flagged,
+                "dropped_unattributed": dropped_unattributed,
                 "summary_from": "items" if from_items else "model",
             }
         ),
     )
+
+
+def _without(items: list[ItemT], ids: tuple[str, ...]) -> list[ItemT]:
+    return [item for item in items if item.id not in ids]
+
+
+def unattributed_items(
+    items: Iterable[Item], article: str, actors: Sequence[Actor]
+) -> tuple[str, ...]:
+    """Ids of the items whose actor the article does not name near their grounded evidence.
+
+    The summary's actors lend their other names: an item "by the Kremlin" is attributed where
+    the article says "Russian government" if one actor carries both names.
+    """
+    flagged: list[str] = []
+    for item in items:
+        actor = actor_of(item)
+        spans = [
+            (e.start, e.end) for e in item.evidence if e.start is not None and e.end is not None
+        ]
+        aliases = [
+            name
+            for a in actors
+            if same_name(actor, a.name) or same_name(actor, a.canonical)
+            for name in (a.name, a.canonical)
+        ]
+        if spans and not attributes_actor(actor, spans, article, aliases):
+            flagged.append(item.id)
+    return tuple(flagged)
 
 
 def _only_where_someone_spoke(venue: Venue, article: str) -> bool:

@@ -507,7 +507,9 @@ class BatchJob:
             attempts=journal.count,
             attempt_log=journal.attempts,
         )
-        summary = assemble(draft, text, policy=settings.ungrounded, meta=meta)
+        summary = assemble(
+            draft, text, policy=settings.ungrounded, meta=meta, unattributed=settings.unattributed
+        )
         return Computed(summary, draft)
 
     def _again(self, key: str, error: SummarizeError) -> None:

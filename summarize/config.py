@@ -30,12 +30,14 @@ __all__ = [
     "StrategyName",
     "SummarizerConfig",
     "TravelWarning",
+    "UnattributedPolicy",
     "UngroundedPolicy",
 ]
 
 Mode = Literal["tools", "json_schema", "json", "md_json"]
 StrategyName = Literal["auto", "single", "sentences"]
 UngroundedPolicy = Literal["keep", "drop", "raise"]
+UnattributedPolicy = Literal["keep", "flag", "drop"]
 CacheErrorPolicy = Literal["warn", "raise"]
 _F = TypeVar("_F")
 
@@ -45,6 +47,7 @@ DEFAULT_OPENAI_MODEL = "gpt-4o-mini"
 _MODES: tuple[str, ...] = ("tools", "json_schema", "json", "md_json")
 _STRATEGIES: tuple[str, ...] = ("auto", "single", "sentences")
 _POLICIES: tuple[str, ...] = ("keep", "drop", "raise")
+_ACTOR_POLICIES: tuple[str, ...] = ("keep", "flag", "drop")
 # Settings fields that need a value; None is a valid value for every other one.
 _REQUIRED: tuple[str, ...] = (
     "mode",
@@ -56,6 +59,7 @@ _REQUIRED: tuple[str, ...] = (
     "retry",
     "max_reasks",
     "ungrounded",
+    "unattributed",
     "n_ctx",
     "repeat_penalty",
 )
@@ -154,6 +158,9 @@ class Settings:
         ungrounded: What happens to evidence that stays ungrounded after the re-asks:
             "drop" it (and its item, if nothing grounded remains), "keep" it flagged
             ``grounded=False``, or "raise" `GroundingError`.
+        unattributed: What happens to an item whose actor the article does not name near
+            its evidence (`summarize.guards.attributes_actor`): "flag" it (its id goes to
+            ``meta.unattributed``), "drop" it, or "keep" it unchecked.
         n_ctx: Context window for the local model.
         n_threads: CPU threads for the local model (None: all cores).
         repeat_penalty: Local model only; keeps the tiny model from looping.
@@ -183,6 +190,7 @@ class Settings:
     max_reasks: int = 2
     max_requests: int | None = None
     ungrounded: UngroundedPolicy = "drop"
+    unattributed: UnattributedPolicy = "flag"
     n_ctx: int = 8192
     n_threads: int | None = None
     repeat_penalty: float = 1.1
@@ -204,6 +212,11 @@ class Settings:
         if self.ungrounded not in _POLICIES:
             raise ConfigError(
                 f"ungrounded must be one of {', '.join(_POLICIES)}, not {self.ungrounded!r}"
+            )
+        if self.unattributed not in _ACTOR_POLICIES:
+            raise ConfigError(
+                f"unattributed must be one of {', '.join(_ACTOR_POLICIES)}, "
+                f"not {self.unattributed!r}"
             )
         limits = ("max_input_chars", "max_tokens", "n_ctx", "max_requests", "rpm", "tpm")
         for name in (*limits, "context_window"):

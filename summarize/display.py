@@ -311,6 +311,8 @@ class _View:
             f"<li>{self._quote(n, m, e)}</li>" for m, e in enumerate(item.evidence) if e.grounded
         )
         flag = "" if item.grounded else ' <span class="sz-error">(not grounded)</span>'
+        if item.id in self.summary.meta.unattributed:
+            flag += ' <span class="sz-error">(actor not named near the quote)</span>'
         return (
             f'<li class="sz-item sz-{item.category}" id="{self.uid}-{key}" data-key="{key}"'
             + (f' data-spans="{spans}"' if spans else "")
@@ -395,6 +397,7 @@ class _View:
                 (m.dropped_evidence, "quote(s) dropped: not found in the article"),
                 (m.dropped_injected, "item(s) dropped: resting on text addressed to an AI model"),
                 (m.dropped_by_guards, "item(s) dropped by precision guards"),
+                (m.dropped_unattributed, "item(s) dropped: actor not named near the evidence"),
             )
             if n
         ]

@@ -5,16 +5,28 @@
 - The outlets an article credits ("according to Reuters", "The New York Times reported")
   report events; they are not the actors of them (`reporting_outlets`).
 - A summary may not name people or places the article never names (`names_absent_from`).
+- An item's actor is named near its evidence, or the article does not attribute the item to
+  it (`attributes_actor`).
 """
 
 from __future__ import annotations
 
+import os
 import re
 import unicodedata
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from typing import Final
 
-__all__ = ["names_absent_from", "reporting_outlets", "speech_location"]
+from summarize.names import name_tokens, same_name
+
+__all__ = ["attributes_actor", "names_absent_from", "reporting_outlets", "speech_location"]
+
+#: How far before a piece of evidence its actor may be named: about two sentences, so
+#: "Sybiha said ... He added ..." attributes the second sentence to Sybiha.
+ATTRIBUTION_WINDOW: Final = 400
+# Words that stand for a name without being one.
+_PRONOUNS: Final = frozenset({"he", "she", "it", "they", "we", "i", "you", "his", "her", "their"})
 
 _NAME: Final = r"((?:The[ \t]+)?[A-Z][\w&'\u2019-]*(?:[ \t]+(?:[A-Z][\w&'\u2019-]*|of|de|al))*)"
 _CREDITS: Final = (
@@ -111,6 +123,34 @@ def speech_location(place: str, sentence: str, article: str) -> bool:
         if not (spoke or dateline):
             return False
     return True
+
+
+def attributes_actor(
+    actor: str, spans: Sequence[tuple[int, int]], article: str, aliases: Iterable[str] = ()
+) -> bool:
+    """Whether the article attributes evidence at `spans` to `actor`.
+
+    It does when a word of the actor's name, or of another name the summary gives the same
+    actor (`aliases`: "Kremlin" for "Russian government"), occurs in the evidence or in the
+    `ATTRIBUTION_WINDOW` characters before it: spelled alike, nearly so, or sharing a stem
+    ("Ukraine" in "Ukrainian"). Titles do not count ("the
+    President" names no one). An empty actor is never attributed.
+    """
+    wanted = {w for name in (actor, *aliases) for w in name_tokens(name)} - _PRONOUNS
+    words: set[str] = set()
+    for start, end in spans:
+        words |= name_tokens(article[max(0, start - ATTRIBUTION_WINDOW) : end])
+    return any(_named(word, words) for word in wanted)
+
+
+def _named(word: str, words: set[str]) -> bool:
+    return word in words or any(same_name(word, w) or _one_stem(word, w) for w in words)
+
+
+def _one_stem(a: str, b: str) -> bool:
+    """"Ukraine" and "Ukrainian", "Iran" and "Iranian"; not "Vladimir" and "Vladivostok"."""
+    shorter = min(len(a), len(b))
+    return shorter >= 4 and len(os.path.commonprefix([a, b])) >= max(4, shorter - 1)
 
 
 def names_absent_from(text: str, article: str) -> list[str]:

@@ -53,6 +53,7 @@ class _Entry:
     chunks: set[int]
     about: object  # target, issue or place; a rebuttal's answered `_Entry` when known
     answers: list[_Entry] = field(default_factory=list)  # a rebuttal's targets, as linked
+    unattributed: bool = False  # flagged in every chunk that found it
 
 
 def merge(
@@ -78,12 +79,14 @@ def merge(
             target = local.get(found.answers_id or "") if isinstance(found, Rebuttal) else None
             about = target if target is not None else _about(item)
             entry = _twin(entries, item, about, chunk.index)
+            flagged = found.id in summary.meta.unattributed
             if entry is None:
-                entry = _Entry(item, {chunk.index}, about)
+                entry = _Entry(item, {chunk.index}, about, unattributed=flagged)
                 entries.append(entry)
             else:
                 entry.item = _joined(entry.item, item)
                 entry.chunks.add(chunk.index)
+                entry.unattributed = entry.unattributed and flagged
             if target is not None:
                 entry.answers.append(target)
             local[found.id] = entry
@@ -101,7 +104,9 @@ def merge(
         positions=positions,
         venues=venues,
         rebuttals=rebuttals,
-        meta=_meta([(chunk, summary.meta) for chunk, summary in parts], latency_s),
+        meta=_meta([(chunk, summary.meta) for chunk, summary in parts], latency_s).model_copy(
+            update={"unattributed": tuple(e.item.id for e in entries if e.unattributed)}
+        ),
     )
 
 
@@ -276,6 +281,7 @@ def _meta(parts: Sequence[tuple[Chunk, Meta]], latency_s: float) -> Meta:
             ),
             "dropped_injected": sum(m.dropped_injected for m in metas),
             "dropped_by_guards": sum(m.dropped_by_guards for m in metas),
+            "dropped_unattributed": sum(m.dropped_unattributed for m in metas),
             "cache_error": next((m.cache_error for m in metas if m.cache_error), None),
         }
     )

@@ -428,12 +428,24 @@ class Summarizer:
             attempt_log=journal.attempts,
             latency_s=round(time.perf_counter() - run.started, 3),
         )
-        summary = assemble(draft, run.article, policy=self.settings.ungrounded, meta=meta)
+        summary = assemble(
+            draft,
+            run.article,
+            policy=self.settings.ungrounded,
+            meta=meta,
+            unattributed=self.settings.unattributed,
+        )
         return Computed(summary, draft)
 
     def _reassemble(self, draft: DraftSummary, article: str, meta: Meta) -> ArticleSummary:
         """A stored draft grounded in `article` by today's rules; `meta` says how it was made."""
-        return assemble(draft, article, policy=self.settings.ungrounded, meta=meta)
+        return assemble(
+            draft,
+            article,
+            policy=self.settings.ungrounded,
+            meta=meta,
+            unattributed=self.settings.unattributed,
+        )
 
 
 def open_strategy(settings: Settings) -> Strategy:

@@ -271,6 +271,14 @@ class Meta(_Frozen):
     dropped_by_guards: int = Field(
         0, description="Items a precision guard removed (a venue that is only where someone spoke)."
     )
+    unattributed: tuple[str, ...] = Field(
+        (),
+        description="Ids of items whose actor the article does not name near their evidence "
+        "(flagged, with unattributed='flag').",
+    )
+    dropped_unattributed: int = Field(
+        0, description="Items dropped for that reason (with unattributed='drop')."
+    )
     summary_from: Literal["model", "items"] = Field(
         "model",
         description="'items' when the model's summary named someone or somewhere the article "
