@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
@@ -148,9 +147,10 @@ def _named(word: str, words: set[str]) -> bool:
 
 
 def _one_stem(a: str, b: str) -> bool:
-    """"Ukraine" and "Ukrainian", "Iran" and "Iranian"; not "Vladimir" and "Vladivostok"."""
+    """ "Ukraine" and "Ukrainian", "Iran" and "Iranian"; not "Vladimir" and "Vladivostok"."""
     shorter = min(len(a), len(b))
-    return shorter >= 4 and len(os.path.commonprefix([a, b])) >= max(4, shorter - 1)
+    shared = next((n for n, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), shorter)
+    return shorter >= 4 and shared >= max(4, shorter - 1)
 
 
 def names_absent_from(text: str, article: str) -> list[str]:
