@@ -147,7 +147,7 @@ def _named(word: str, words: set[str]) -> bool:
 
 
 def _one_stem(a: str, b: str) -> bool:
-    """ "Ukraine" and "Ukrainian", "Iran" and "Iranian"; not "Vladimir" and "Vladivostok"."""
+    """One word and its derivative: "Ukraine" and "Ukrainian", not "Vladimir" and "Vladivostok"."""
     shorter = min(len(a), len(b))
     shared = next((n for n, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), shorter)
     return shorter >= 4 and shared >= max(4, shorter - 1)
