@@ -16,8 +16,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -26,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 import instructor  # noqa: E402
 import openai  # noqa: E402
-from loopback import SEED, serve  # noqa: E402
+from loopback import SEED, fresh_articles, serve, timed  # noqa: E402
 
 from summarize import Summarizer  # noqa: E402
 from summarize.draft import DraftSummary  # noqa: E402
@@ -43,11 +41,10 @@ def main() -> None:
     args = parser.parse_args()
     n, width = args.n, args.concurrency
     seed = SEED.read_text(encoding="utf-8")
-    runs = iter(range(1_000_000))
+    fresh = fresh_articles()
 
-    def articles() -> list[str]:  # fresh texts for each arm: nothing is shared or cached
-        run = next(runs)
-        return [f"{seed}\n\n(run {run}, article {i})" for i in range(n)]
+    def articles() -> list[str]:
+        return fresh(n)
 
     with serve(latency=args.latency) as base_url:
         summarizer = Summarizer(MODEL, base_url=base_url, api_key="k", cache=False)
@@ -89,11 +86,6 @@ def main() -> None:
         def thread_pool() -> None:
             with ThreadPoolExecutor(width) as pool:
                 list(pool.map(summarizer.summarize, articles()))
-
-        def timed(run: Callable[[], None]) -> float:
-            started = time.perf_counter()
-            run()
-            return time.perf_counter() - started
 
         warm = Summarizer(MODEL, base_url=base_url, api_key="k", cache=False)
         warm.summarize(seed)  # imports, schemas, the first connection

@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 import dask.dataframe as dd  # noqa: E402
 import pandas as pd  # noqa: E402
 from distributed import Client, LocalCluster  # noqa: E402
-from loopback import SEED, serve  # noqa: E402
+from loopback import SEED, fresh_articles, serve, timed  # noqa: E402
 
 from summarize import Summarizer  # noqa: E402
 from summarize.dask import summarize_dataframe  # noqa: E402
@@ -44,16 +43,7 @@ def main() -> None:
     args = parser.parse_args()
     n, width, workers = args.n, args.concurrency, args.workers
     seed = SEED.read_text(encoding="utf-8")
-    runs = iter(range(1_000_000))
-
-    def articles(count: int) -> list[str]:  # fresh texts for each arm: nothing is cached
-        run = next(runs)
-        return [f"{seed}\n\n(run {run}, article {i})" for i in range(count)]
-
-    def timed(run: Callable[[], None]) -> float:
-        started = time.perf_counter()
-        run()
-        return time.perf_counter() - started
+    articles = fresh_articles()
 
     with serve(latency=args.latency) as base_url:
         summarizer = Summarizer(MODEL, base_url=base_url, api_key="k", cache=False)

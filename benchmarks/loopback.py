@@ -1,7 +1,9 @@
-"""A loopback OpenAI-compatible server in its own process, for the benchmarks.
+"""A loopback OpenAI-compatible server in its own process, and what the benchmarks share.
 
     with serve(latency=0.2) as base_url:
         ...                                   # every request answered with the seed's summary
+    articles = fresh_articles()               # articles(200): new texts on every call
+    seconds = timed(lambda: ...)
 
 It is `summarize.testing.FakeLLMServer` (real HTTP on 127.0.0.1) run as a separate process,
 so its threads take no time from the measured client's interpreter and its memory is not the
@@ -13,12 +15,33 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from itertools import count
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "seeds" / "vladivostok-2025-09-06.txt"
+
+
+def fresh_articles() -> Callable[[int], list[str]]:
+    """`count` seed articles per call, each text new (so nothing is shared or cached)."""
+    seed = SEED.read_text(encoding="utf-8")
+    runs = count()
+
+    def articles(n: int) -> list[str]:
+        run = next(runs)
+        return [f"{seed}\n\n(run {run}, article {i})" for i in range(n)]
+
+    return articles
+
+
+def timed(run: Callable[[], object]) -> float:
+    """Seconds `run` takes."""
+    started = time.perf_counter()
+    run()
+    return time.perf_counter() - started
 
 
 @contextmanager
