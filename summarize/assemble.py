@@ -49,6 +49,7 @@ def assemble(
     policy: UngroundedPolicy,
     meta: Meta,
     unattributed: UnattributedPolicy = "flag",
+    rebuttals_must_link: bool = False,
 ) -> ArticleSummary:
     """Ground every quote in `article`, apply `policy` to ungrounded ones, and link rebuttals.
 
@@ -58,7 +59,8 @@ def assemble(
     injection, see `summarize.injection`) is dropped: injected text is not reported news.
     So is a venue named only as where someone spoke, or in a dateline (`summarize.guards`).
     An item whose actor the article does not name near its evidence is flagged, dropped or
-    kept, as `unattributed` says.
+    kept, as `unattributed` says. With `rebuttals_must_link`, a rebuttal that answers no
+    item of the summary is dropped too (counted in ``meta.dropped_by_guards``).
     A summary that names someone or somewhere the article never names is replaced by one
     built from the items.
 
@@ -88,6 +90,8 @@ def assemble(
         venues, rebuttals = _without(venues, flagged), _without(rebuttals, flagged)
         dropped_unattributed, flagged = len(flagged), ()
     rebuttals = [_linked(r, [*warnings, *positions, *venues, *rebuttals]) for r in rebuttals]
+    unlinked = _unlinked(rebuttals) if rebuttals_must_link else []
+    rebuttals = [r for r in rebuttals if r not in unlinked]
     summary = " ".join(draft.summary.split())
     from_items = not summary or bool(names_absent_from(summary, article))
     if from_items:
@@ -105,13 +109,28 @@ def assemble(
                 "dropped_evidence": build.dropped_evidence,
                 "instruction_spans": injected,
                 "dropped_injected": dropped_injected,
-                "dropped_by_guards": len(spoken),
+                "dropped_by_guards": len(spoken) + len(unlinked),
                 "unattributed": flagged,
                 "dropped_unattributed": dropped_unattributed,
                 "summary_from": "items" if from_items else "model",
             }
         ),
     )
+
+
+def _unlinked(rebuttals: list[Rebuttal]) -> list[Rebuttal]:
+    """Rebuttals that answer no item, or only rebuttals that answer none."""
+    unlinked: list[Rebuttal] = []
+    while True:
+        gone = {r.id for r in unlinked}
+        more = [
+            r
+            for r in rebuttals
+            if r not in unlinked and (r.answers_id is None or r.answers_id in gone)
+        ]
+        if not more:
+            return unlinked
+        unlinked += more
 
 
 def _without(items: list[ItemT], ids: tuple[str, ...]) -> list[ItemT]:

@@ -25,6 +25,7 @@ from summarize.cues import (
     Kind,
     candidate_kinds,
     polarity,
+    predicts_harm,
     states_a_stance,
     threatens,
     warns_of_harm,
@@ -150,6 +151,9 @@ class SentenceCoding:
     #: A small model reads a long prefix poorly, and its numbering grows with it: longer
     #: articles are coded in chunks of about this many tokens (`summarize.chunking`).
     chunk_tokens = 1600
+    #: Measured on the gold set: of the rebuttals it codes that answer no item of the
+    #: article, 1 in 11 is right (rebuttal precision 0.43 → 0.51 without them).
+    rebuttals_must_link = True
 
     def __init__(self, prompt: Prompt, *, mode: Mode | None = None) -> None:
         self.prompt = prompt
@@ -222,11 +226,12 @@ def _checked_kind(kind: Kind, sentence: str) -> Kind | None:
     """The model's kind, unless the words say otherwise (None: no item after all).
 
     A "position" in threat language ("if they advance, we will respond with every means")
-    is a warning; a "warning" with no harm threatened or foretold is a position, if it
-    states a stance; a "position" that states none ("X said 612 shelters are open") is a
-    report of facts, not an item.
+    or foretelling harm on a condition ("if the pipeline stops, Niger loses ...") is a
+    warning; a "warning" with no harm threatened or foretold is a position, if it states a
+    stance; a "position" that states none ("X said 612 shelters are open") is a report of
+    facts, not an item.
     """
-    if kind == "position" and threatens(sentence):
+    if kind == "position" and (threatens(sentence) or predicts_harm(sentence)):
         return "warning"
     if kind == "warning" and not warns_of_harm(sentence):
         return "position" if states_a_stance(sentence) else None

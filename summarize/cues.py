@@ -18,6 +18,7 @@ __all__ = [
     "Kind",
     "candidate_kinds",
     "polarity",
+    "predicts_harm",
     "states_a_stance",
     "threatens",
     "warns_of_harm",
@@ -216,15 +217,29 @@ _HARM: Final = _words(
     r"danger\w*",
     r"(?:fall|drop|rise|soar|surge)\w* by",
     r"shortages?",
-    r"(?:cost|lose|losses)",
+    r"(?:costs?|los(?:e|es|ing|t)|losses)",
 )
 
 
 def threatens(sentence: str) -> bool:
-    """Threat language: an explicit threat or ultimatum, or harm promised on a condition."""
-    explicit = re.search(r"\b(?:threat\w*|ultimatum\w*|or face)\b", sentence, re.IGNORECASE)
+    """Threat language: an explicit threat or ultimatum, or harm or action promised.
+
+    Promised on a condition, that is: "if the coal is not delivered, we will keep the water".
+    """
+    explicit = _EXPLICIT_THREAT.search(sentence)
     conditional = _CONDITIONAL.search(sentence) or _IF.search(sentence)
-    return bool(explicit) or bool(_THREAT.search(sentence) and conditional)
+    promised = _THREAT.search(sentence) or _PROMISE.search(sentence)
+    return bool(explicit) or bool(promised and conditional)
+
+
+def predicts_harm(sentence: str) -> bool:
+    """Harm foretold on a condition ("if the pipeline stops, Niger loses a quarter of ...")."""
+    conditional = _CONDITIONAL.search(sentence) or _IF.search(sentence)
+    return bool(conditional and _HARM.search(sentence))
+
+
+_EXPLICIT_THREAT: Final = _words(r"threat\w*", r"ultimatum\w*", r"or face", r"not hesitate")
+_PROMISE: Final = _words(r"(?:we|i)(?: will| shall|[\u2019']ll)")
 
 
 _IF: Final = _words(r"if", r"unless", r"until", r"or else", r"deadline\w*", r"\d+ (?:hours|days)")

@@ -434,6 +434,7 @@ class Summarizer:
             policy=self.settings.ungrounded,
             meta=meta,
             unattributed=self.settings.unattributed,
+            rebuttals_must_link=self.strategy.rebuttals_must_link,
         )
         return Computed(summary, draft)
 
@@ -445,6 +446,7 @@ class Summarizer:
             policy=self.settings.ungrounded,
             meta=meta,
             unattributed=self.settings.unattributed,
+            rebuttals_must_link=self.strategy.rebuttals_must_link,
         )
 
 

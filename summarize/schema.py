@@ -269,7 +269,9 @@ class Meta(_Frozen):
         0, description="Items dropped because their only evidence lies in such a passage."
     )
     dropped_by_guards: int = Field(
-        0, description="Items a precision guard removed (a venue that is only where someone spoke)."
+        0,
+        description="Items a precision guard removed (a venue that is only where someone "
+        "spoke; with sentence coding, a rebuttal that answers no item).",
     )
     unattributed: tuple[str, ...] = Field(
         (),

@@ -66,6 +66,11 @@ class Strategy(Protocol):
         """The most article tokens it reads well at once (None: as many as fit)."""
         ...
 
+    @property
+    def rebuttals_must_link(self) -> bool:
+        """A rebuttal that answers no item of the summary is dropped (see `assemble`)."""
+        ...
+
     def plan(self, article: str) -> Plan:
         """The asks for `article`, one at a time."""
         ...
@@ -81,6 +86,7 @@ class SingleCall:
 
     name = "single"
     chunk_tokens = None
+    rebuttals_must_link = False  # its prompt lets a rebuttal answer a claim it does not list
 
     def __init__(self, prompt: Prompt, settings: Settings) -> None:
         self.prompt = prompt

@@ -8,10 +8,12 @@ from typing import Any
 import pytest
 
 from summarize import ArticleSummary, ConfigError, Settings
-from summarize.assemble import actor_of, unattributed_items
+from summarize.assemble import actor_of, assemble, unattributed_items
 from summarize.chunking import Chunk
+from summarize.draft import DraftSummary
 from summarize.guards import ATTRIBUTION_WINDOW, attributes_actor
 from summarize.merge import merge
+from summarize.schema import Meta
 from summarize.testing import FakeLLM
 
 from .test_pipeline import MOSCOW, REJECT, THREAT, good_draft
@@ -157,3 +159,30 @@ def test_the_policy_is_checked() -> None:
 def test_the_seed_quotes_sit_near_their_speakers(seed_article: str) -> None:
     for quote, actor in ((THREAT, "Putin"), (MOSCOW, "Putin"), (REJECT, "Sybiha")):
         assert attributes_actor(actor, span(quote, seed_article), seed_article)
+
+
+def test_a_rebuttal_of_a_dropped_rebuttal_goes_with_it(seed_article: str) -> None:
+    """With `rebuttals_must_link` (sentence coding), a rebuttal must answer a kept item."""
+    draft = good_draft()
+    draft["rebuttals"] = [
+        {  # answers nothing the summary lists
+            **draft["rebuttals"][0],
+            "answers": "reports of troop movements",
+            "kind": "deny_claim",
+            "content": "the reports are false",
+        },
+        {
+            "by": "Vladimir Putin",
+            "answers": "r1",
+            "kind": "counter_claim",
+            "content": "Moscow is the place",
+            "evidence": [{"quote": MOSCOW, "attribution": "direct_quote"}],
+        },
+    ]
+    parsed = DraftSummary.model_validate(draft)
+    meta = Meta(model="m", backend="openai", prompt="p")
+    kept = assemble(parsed, seed_article, policy="drop", meta=meta)
+    assert [(r.id, r.answers_id) for r in kept.rebuttals] == [("r1", None), ("r2", "r1")]
+    strict = assemble(parsed, seed_article, policy="drop", meta=meta, rebuttals_must_link=True)
+    assert strict.rebuttals == () and strict.meta.dropped_by_guards == 2
+    assert [v.id for v in strict.venues] == ["v1"]

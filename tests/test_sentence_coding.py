@@ -270,3 +270,57 @@ def test_a_position_that_states_no_stance_is_a_report_not_an_item() -> None:
     assert quotes == [
         '"We must reach every village before the water rises again," the officer added.'
     ]
+
+
+def test_a_coded_rebuttal_that_answers_no_item_is_dropped() -> None:
+    """Measured: 1 in 11 of such rebuttals from the 1.5B model was right (see `SentenceCoding`)."""
+    article = (
+        "ADDIS ABABA, May 3 - Ethiopia's foreign ministry rejected the claims on Tuesday.\n\n"
+        "Kenya has offered to host the talks in Nairobi. "
+        "Egypt dismissed the Kenyan offer within hours."
+    )
+    answers = {1: "the claims", 3: "the Kenyan offer"}
+
+    def respond(body: dict[str, Any]) -> dict[str, Any]:
+        question, number = numbered(body)
+        if question.startswith("Summarize"):
+            return {"summary": "Kenya offered to host talks."}
+        if question.startswith("Sentence"):
+            kind = "venue" if number == 2 else "rebuttal"
+            actor = {1: "Ethiopia", 2: "Kenya", 3: "Egypt"}[number]
+            return {"kind": kind, "actor": actor, "issue": "talks"}
+        if number == 2:
+            return {"places": ["Nairobi"], "proposed_by": "Kenya", "status": "offered_to_host"}
+        return {"answers": answers[number], "type": "reject_proposal"}
+
+    summary = (
+        FakeLLM(respond).summarizer(strategy="sentences", mode="json_schema").summarize(article)
+    )
+    (venue,) = summary.venues
+    assert [(r.by, r.answers_id) for r in summary.rebuttals] == [("Egypt", venue.id)]
+    assert summary.meta.dropped_by_guards == 1
+
+
+@pytest.mark.parametrize(
+    ("sentence", "warning"),
+    [
+        (
+            '"If the coal is not in our power stations by May 15, we will keep the water," he said.',
+            True,
+        ),
+        ('"We will not hesitate to send their diplomats home," Osmonaliev said.', True),
+        ("If the pipeline stops in July, Niger loses about a quarter of its budget revenue.", True),
+        (
+            "If decisions are reached that lead to peace, then I simply do not see any sense in their presence.",
+            False,
+        ),
+        ('"Tashkent is ready to host the ministers on any day that suits them," he said.', False),
+        ("He said Egypt wanted a binding agreement.", False),
+    ],
+)
+def test_a_position_in_threat_or_prediction_language_is_a_warning(
+    sentence: str, warning: bool
+) -> None:
+    from summarize.coding import _checked_kind
+
+    assert (_checked_kind("position", sentence) == "warning") is warning
