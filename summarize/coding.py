@@ -300,13 +300,19 @@ def _mentioned(actor: str, sentence: Sentence, sentences: Sequence[Sentence]) ->
 def _items(
     kind: Kind, actor: str, fields: dict[str, Any], sentence: Sentence, article: str
 ) -> list[_Item]:
-    """One item, or one venue per place named in the sentence (not where anyone spoke)."""
+    """One item, or one venue per place named in the sentence (not where anyone spoke).
+
+    A place must carry a name: "where these talks might happen" or "the conference centre"
+    describe, they do not name (in the gold set, every venue's place has a capital letter).
+    """
     if kind != "venue":
         return [_Item(kind, actor, fields, [sentence])]
     found: list[_Item] = []
     for place in fields.pop("places"):
         place = " ".join(place.split())
-        if not place or fuzz.partial_ratio(place.casefold(), sentence.text.casefold()) < 90:
+        if not any(c.isupper() or (c.isalpha() and c.lower() == c.upper()) for c in place):
+            continue  # a description, not a place's name (caseless scripts may name)
+        if fuzz.partial_ratio(place.casefold(), sentence.text.casefold()) < 90:
             continue  # a place the sentence does not name
         if speech_location(place, sentence.text, article):
             continue  # where a speech or forum took place, or a dateline

@@ -324,3 +324,23 @@ def test_a_position_in_threat_or_prediction_language_is_a_warning(
     from summarize.coding import _checked_kind
 
     assert (_checked_kind("position", sentence) == "warning") is warning
+
+
+@pytest.mark.parametrize(
+    ("place", "kept"),
+    [
+        ("Geneva", True),
+        ("the hero city of Moscow", True),
+        ("北京", True),  # a caseless script names without capitals
+        ("where these talks might happen", False),
+        ("the conference centre", False),
+    ],
+)
+def test_a_venue_place_must_carry_a_name(place: str, kept: bool) -> None:
+    from summarize.coding import _items
+
+    text = f"Nassar proposed {place} as the venue for talks."
+    (sentence,) = split_sentences(text)
+    fields = {"places": [place], "proposed_by": "Egypt", "status": "proposed"}
+    found = _items("venue", "Karim Nassar", fields, sentence, text)
+    assert [i.fields["place"] for i in found] == ([place] if kept else [])
