@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from typing import Final
 
-from summarize.names import name_tokens, same_name
+from summarize.names import name_tokens, same_word
 
 __all__ = ["attributes_actor", "names_absent_from", "reporting_outlets", "speech_location"]
 
@@ -139,11 +139,9 @@ def attributes_actor(
     words: set[str] = set()
     for start, end in spans:
         words |= name_tokens(article[max(0, start - ATTRIBUTION_WINDOW) : end])
-    return any(_named(word, words) for word in wanted)
-
-
-def _named(word: str, words: set[str]) -> bool:
-    return word in words or any(same_name(word, w) or _one_stem(word, w) for w in words)
+    if wanted & words:
+        return True
+    return any(same_word(a, b) or _one_stem(a, b) for a in wanted for b in words)
 
 
 def _one_stem(a: str, b: str) -> bool:

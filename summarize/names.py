@@ -9,11 +9,12 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
+from functools import cache
 from typing import Final
 
 from rapidfuzz import fuzz
 
-__all__ = ["NAME_MIN_SCORE", "name_tokens", "same_actor", "same_name"]
+__all__ = ["NAME_MIN_SCORE", "name_tokens", "same_actor", "same_name", "same_word"]
 
 NAME_MIN_SCORE: Final = 85.0
 """rapidfuzz ratio (0-100) at which two spellings of a word of a name are the same word."""
@@ -75,16 +76,23 @@ def same_name(a: str, b: str) -> bool:
     if not ta or not tb:
         return False
     short, long = sorted((ta, tb), key=len)
-    return all(any(_same_word(w, v) for v in long) for w in short)
+    return all(any(same_word(w, v) for v in long) for w in short)
 
 
-def _same_word(a: str, b: str) -> bool:
+def same_word(a: str, b: str) -> bool:
+    """Whether two folded words of names are one word, spelled alike or nearly so."""
     return a == b or (min(len(a), len(b)) >= 4 and fuzz.ratio(a, b) >= NAME_MIN_SCORE)
+
+
+@cache
+def _marks() -> dict[int, None]:
+    """Every combining mark below U+20000, for `str.translate` to delete (built once)."""
+    return {c: None for c in range(0x300, 0x20000) if unicodedata.combining(chr(c))}
 
 
 def name_tokens(name: str) -> frozenset[str]:
     """The words of a name that identify someone: folded, without titles and filler."""
     folded = unicodedata.normalize("NFKD", name.casefold().replace("\u2019", "'"))
-    plain = "".join(c for c in folded if not unicodedata.combining(c))
+    plain = folded.translate(_marks()) if not folded.isascii() else folded
     words = re.findall(r"[^\W_]+", re.sub(r"'s\b", "", plain))
     return frozenset(w for w in words if w not in _FILLER and w not in _TITLES)

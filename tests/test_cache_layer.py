@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 
 import summarize.assemble
+import summarize.cache.layer
 import summarize.event_codes
 from summarize import ArticleSummary, AuthenticationError, GroundingError, Summarizer
 from summarize.cache import Cache, CacheError, MemoryCache, RedisCache, SQLiteCache
@@ -281,6 +282,47 @@ def test_a_hit_follows_todays_rules_not_those_it_was_stored_under(
     assert attributions(again) == {"indirect"}, "a hit kept the attribution rule it was made by"
     assert again.venues[0].cameo is None, "a hit kept the event-code table it was made with"
     assert (again.meta.model, again.meta.prompt) == (stored.meta.model, stored.meta.prompt)
+
+
+def test_a_repeat_hit_in_this_process_is_not_assembled_again(
+    store: Cache, seed_article: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake = FakeLLM(good_draft())
+    summarizer = cached(fake, store)
+    first = summarizer.summarize(seed_article)
+    layer = summarizer.cache
+    assert layer is not None
+    assembled: list[str] = []
+    real = layer.reassemble
+
+    def counted(draft: DraftSummary, article: str, meta: Meta) -> ArticleSummary:
+        assembled.append(article[-12:])
+        return real(draft, article, meta)
+
+    monkeypatch.setattr(layer, "reassemble", counted)
+    again = summarizer.summarize(seed_article)
+    assert again.meta.cache_hit and content(again) == content(first) and assembled == []
+    twin = seed_article.replace("\n", "\r\n")  # the same entry, another text: its own offsets
+    other = summarizer.summarize(twin)
+    assert other.meta.cache_hit and assembled == [twin[-12:]]
+    assert all(twin[e.start : e.end] == e.quote for i in other.items() for e in i.evidence)
+    store.clear()  # the store is still asked: a cleared entry is a miss
+    summarizer.summarize(seed_article)
+    assert fake.calls == 2
+
+
+def test_what_a_cache_keeps_for_repeat_hits_is_bounded(
+    seed_article: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(summarize.cache.layer, "RECENT_CHARS", 100_000)
+    summarizer = cached(FakeLLM(good_draft()), MemoryCache())
+    for n in range(40):
+        summarizer.summarize(f"{seed_article}\n\n(copy {n})")
+    layer = summarizer.cache
+    assert layer is not None
+    assert 0 < len(layer._recent) < 40
+    assert layer._recent_chars == sum(len(r) + len(a) for r, a in layer._recent)
+    assert layer._recent_chars <= 100_000
 
 
 # --- a failing store ---------------------------------------------------------------------------

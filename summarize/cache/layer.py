@@ -25,6 +25,7 @@ import sys
 import threading
 import time
 import warnings
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple, TypeVar
@@ -43,6 +44,10 @@ logger = logging.getLogger(__name__)
 
 CacheErrors = Literal["warn", "raise"]
 T = TypeVar("T")
+
+#: How much (characters of entries and texts) of the summaries it assembled each
+#: `SummaryCache` keeps for repeat hits in this process.
+RECENT_CHARS = 8_000_000
 
 
 class Computed(NamedTuple):
@@ -95,6 +100,8 @@ class SummaryCache:
         self._lock = threading.Lock()
         self._flights: dict[str, _Flight] = {}
         self._aflights: dict[tuple[int, str], asyncio.Future[Computed]] = {}
+        self._recent: OrderedDict[tuple[str, str], ArticleSummary] = OrderedDict()
+        self._recent_chars = 0
 
     def get_or_compute(self, article: str, compute: Callable[[], Computed]) -> ArticleSummary:
         """The cached summary of `article`, else `compute()`'s (stored, shared with waiters)."""
@@ -116,7 +123,7 @@ class SummaryCache:
             return _as_hit(self._shared(flight.result, article), started)
         try:
             fresh = compute()
-            failure = self._write(key, fresh)
+            failure = self._write(key, fresh, article)
             flight.result = fresh
         except BaseException as exc:
             flight.error = exc
@@ -147,7 +154,7 @@ class SummaryCache:
         self._aflights[slot] = future
         try:
             fresh = await compute()
-            failure = await self._awrite(key, fresh)
+            failure = await self._awrite(key, fresh, article)
             future.set_result(fresh)
         except asyncio.CancelledError:
             future.set_exception(_LeaderCancelled())
@@ -165,6 +172,11 @@ class SummaryCache:
         """The stored draft assembled in `article`; None (logged) if the entry is unusable."""
         if raw is None:
             return None
+        with self._lock:
+            known = self._recent.get((raw, article))
+            if known is not None:
+                self._recent.move_to_end((raw, article))
+                return known
         try:
             envelope = json.loads(raw)
             if not isinstance(envelope, dict) or envelope.get("format") != CACHE_FORMAT:
@@ -173,27 +185,52 @@ class SummaryCache:
                 raise ValueError("written for another schema")
             meta = Meta.model_validate(envelope["meta"])
             draft = DraftSummary.model_validate(envelope["draft"])
-            return self.reassemble(draft, article, meta)
+            summary = self.reassemble(draft, article, meta)
         except (ValueError, KeyError, TypeError, ValidationError, SummarizeError) as exc:
             logger.warning("ignoring unusable cache entry %s…: %s", key[:12], one_line(exc))
             return None
+        self._remember(raw, article, summary)
+        return summary
+
+    def _remember(self, raw: str, article: str, summary: ArticleSummary) -> None:
+        """Keep what an entry assembles to in this text, for hits on it in this process.
+
+        Assembly is a pure function of the entry, the text and this summarizer's settings,
+        so a hit whose store returns the same entry for the same text skips it (the store is
+        still asked: a cleared or expired entry is a miss).
+        """
+        size = len(raw) + len(article)
+        if size > RECENT_CHARS // 16:
+            return  # a huge text would push out many others
+        with self._lock:
+            if (raw, article) not in self._recent:
+                self._recent_chars += size
+            self._recent[(raw, article)] = summary
+            self._recent.move_to_end((raw, article))
+            while self._recent_chars > RECENT_CHARS:
+                (old_raw, old_article), _ = self._recent.popitem(last=False)
+                self._recent_chars -= len(old_raw) + len(old_article)
 
     def _shared(self, leader: Computed, article: str) -> ArticleSummary:
         """A waiter's result: the leader's draft assembled in the waiter's own text."""
         return self.reassemble(leader.draft, article, leader.summary.meta)
 
-    def _write(self, key: str, fresh: Computed) -> CacheError | None:
+    def _write(self, key: str, fresh: Computed, article: str) -> CacheError | None:
+        raw = _encode(fresh)
         try:
-            self.store.set(key, _encode(fresh))
+            self.store.set(key, raw)
         except CacheError as exc:
             return exc
+        self._remember(raw, article, fresh.summary)
         return None
 
-    async def _awrite(self, key: str, fresh: Computed) -> CacheError | None:
+    async def _awrite(self, key: str, fresh: Computed, article: str) -> CacheError | None:
+        raw = _encode(fresh)
         try:
-            await self.store.aset(key, _encode(fresh))
+            await self.store.aset(key, raw)
         except CacheError as exc:
             return exc
+        self._remember(raw, article, fresh.summary)
         return None
 
     def _reported(self, summary: ArticleSummary, failure: CacheError | None) -> ArticleSummary:
