@@ -316,8 +316,23 @@ def _items(
             continue  # a place the sentence does not name
         if speech_location(place, sentence.text, article):
             continue  # where a speech or forum took place, or a dateline
-        found.append(_Item(kind, actor, {**fields, "place": place}, [sentence]))
+        by = place if _offers_itself(place, fields, sentence.text) else fields.get("proposed_by")
+        found.append(_Item(kind, actor, {**fields, "place": place, "proposed_by": by}, [sentence]))
     return found
+
+
+_HOST_OFFER: Final = re.compile(
+    r"\b(?:offer\w*|ready|willing|prepared|volunteer\w*)\b[^.;]{0,20}?\bto host\b", re.IGNORECASE
+)
+
+
+def _offers_itself(place: str, fields: dict[str, Any], sentence: str) -> bool:
+    """A host named before its own offer: "Austria, ... and Turkiye had offered to host"."""
+    if fields.get("status") != "offered_to_host":
+        return False
+    offer = _HOST_OFFER.search(sentence)
+    at = sentence.casefold().find(place.casefold())
+    return offer is not None and 0 <= at < offer.start()
 
 
 def _merged(items: Sequence[_Item]) -> list[_Item]:

@@ -344,3 +344,30 @@ def test_a_venue_place_must_carry_a_name(place: str, kept: bool) -> None:
     fields = {"places": [place], "proposed_by": "Egypt", "status": "proposed"}
     found = _items("venue", "Karim Nassar", fields, sentence, text)
     assert [i.fields["place"] for i in found] == ([place] if kept else [])
+
+
+@pytest.mark.parametrize(
+    ("text", "places", "hosts"),
+    [
+        (
+            "Sybiha said at least three countries — Austria, the Holy See and Turkiye — had offered to host a meeting.",
+            ["Austria", "the Holy See", "Turkiye"],
+            ["Austria", "the Holy See", "Turkiye"],  # each offers itself; Sybiha only reports
+        ),
+        ("Kenya has offered to host the talks in Nairobi.", ["Nairobi"], ["Kenya"]),
+        ('"Tashkent is ready to host the ministers," he said.', ["Tashkent"], ["Tashkent"]),
+    ],
+)
+def test_a_host_named_before_its_offer_is_who_offers(
+    text: str, places: list[str], hosts: list[str]
+) -> None:
+    from summarize.coding import _items
+
+    (sentence,) = split_sentences(text)
+    reported = {"places": places, "proposed_by": "Kenya" if "Kenya" in text else "Sybiha"}
+    fields = {**reported, "status": "offered_to_host"}
+    assert [i.fields["proposed_by"] for i in _items("venue", "x", fields, sentence, text)] == hosts
+    proposed = {**reported, "status": "proposed"}  # a proposal names its proposer, not the place
+    assert {i.fields["proposed_by"] for i in _items("venue", "x", proposed, sentence, text)} == {
+        reported["proposed_by"]
+    }
