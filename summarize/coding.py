@@ -24,6 +24,7 @@ from summarize.config import Mode
 from summarize.cues import (
     Kind,
     candidate_kinds,
+    looks_ahead,
     polarity,
     predicts_harm,
     states_a_stance,
@@ -227,13 +228,13 @@ def _checked_kind(kind: Kind, sentence: str) -> Kind | None:
 
     A "position" in threat language ("if they advance, we will respond with every means")
     or foretelling harm on a condition ("if the pipeline stops, Niger loses ...") is a
-    warning; a "warning" with no harm threatened or foretold is a position, if it states a
-    stance; a "position" that states none ("X said 612 shelters are open") is a report of
-    facts, not an item.
+    warning; a "warning" with no harm threatened or foretold, or that only reports harm
+    done ("the death toll rose to 23"), is a position, if it states a stance; a "position"
+    that states none ("X said 612 shelters are open") is a report of facts, not an item.
     """
     if kind == "position" and (threatens(sentence) or predicts_harm(sentence)):
         return "warning"
-    if kind == "warning" and not warns_of_harm(sentence):
+    if kind == "warning" and not (warns_of_harm(sentence) and looks_ahead(sentence)):
         return "position" if states_a_stance(sentence) else None
     if kind == "position" and not states_a_stance(sentence):
         return None  # "X said 612 shelters are open": a report, not a stance

@@ -17,6 +17,7 @@ from typing import Final, Literal
 __all__ = [
     "Kind",
     "candidate_kinds",
+    "looks_ahead",
     "polarity",
     "predicts_harm",
     "states_a_stance",
@@ -232,6 +233,54 @@ def threatens(sentence: str) -> bool:
     return bool(explicit) or bool(promised and conditional)
 
 
+def looks_ahead(sentence: str) -> bool:
+    """Whether the sentence speaks of what may come: a warning's tense, not a report's.
+
+    "The death toll rose to 23" reports harm; "the toll will rise", "could lead to famine",
+    "if they advance" and "warned" look ahead.
+    """
+    return _outside_names(_AHEAD, sentence)
+
+
+def _outside_names(pattern: re.Pattern[str], sentence: str) -> bool:
+    """Whether `pattern` matches a word that is not part of a name."""
+    return any(not _in_a_name(sentence, m.start()) for m in pattern.finditer(sentence))
+
+
+def _in_a_name(sentence: str, at: int) -> bool:
+    """A capitalised word inside a sentence is part of a name ("Flood Warning Centre")."""
+    before = sentence[:at].rstrip()
+    return sentence[at].isupper() and bool(before) and before[-1] not in "\"\u201c\u2018'(-:"
+
+
+_AHEAD: Final = _words(
+    r"will",
+    r"would",
+    r"could",
+    r"may",
+    r"might",
+    r"shall",
+    r"[\w]+[\u2019']ll",
+    r"won[\u2019']t",
+    r"wouldn[\u2019']t",
+    r"going to",
+    r"about to",
+    r"if",
+    r"unless",
+    r"until",
+    r"or else",
+    r"risk\w*",
+    r"threat\w*",
+    r"warn\w*",
+    r"ultimatum\w*",
+    r"deadline\w*",
+    r"or face",
+    r"faces?",
+    r"stands? to",
+    r"must",
+)
+
+
 def predicts_harm(sentence: str) -> bool:
     """Harm foretold on a condition ("if the pipeline stops, Niger loses a quarter of ...")."""
     conditional = _CONDITIONAL.search(sentence) or _IF.search(sentence)
@@ -403,7 +452,7 @@ _STANCE: Final = _words(
 
 def states_a_stance(sentence: str) -> bool:
     """Whether the sentence states what someone wants, judges or believes, not only facts."""
-    return bool(_STANCE.search(sentence))
+    return _outside_names(_STANCE, sentence)
 
 
 def candidate_kinds(sentence: str) -> tuple[Kind, ...]:

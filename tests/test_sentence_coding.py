@@ -371,3 +371,28 @@ def test_a_host_named_before_its_offer_is_who_offers(
     assert {i.fields["proposed_by"] for i in _items("venue", "x", proposed, sentence, text)} == {
         reported["proposed_by"]
     }
+
+
+@pytest.mark.parametrize(
+    ("sentence", "kind"),
+    [
+        # Harm reported, not foretold: no warning, and no stance either.
+        (
+            "The death toll from a week of flooding rose to 23 on Saturday, the department said.",
+            None,
+        ),
+        # "Warning" in an agency's name is no warning, and no stance.
+        (
+            "The river was 18 centimetres above the danger mark, the Flood Forecasting and Warning Centre said.",
+            None,
+        ),
+        ("Officials warned that the river could burst its banks within days.", "warning"),
+        ('"If the border stays closed, this will lead to famine," Maiga said.', "warning"),
+        # Harm reported but a stance stated: a position.
+        ("He said the shelling that killed 12 was unacceptable.", "position"),
+    ],
+)
+def test_a_warning_looks_ahead(sentence: str, kind: str | None) -> None:
+    from summarize.coding import _checked_kind
+
+    assert _checked_kind("warning", sentence) == kind
