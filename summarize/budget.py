@@ -13,10 +13,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import Final
 
 from summarize.journal import CallJournal
 
-__all__ = ["CallBudget"]
+__all__ = ["REASK_TOKENS", "CallBudget"]
+
+#: Tokens a re-ask adds besides the answer it quotes back: the validation errors.
+REASK_TOKENS: Final = 400
 
 _MIN_TIMEOUT = 0.001  # seconds: an HTTP timeout of 0 means "none" to some clients
 
@@ -36,6 +40,8 @@ class CallBudget:
         truncation_retried: Whether that doubling happened.
         started: When the call started, on `clock` (set at creation unless given).
         last_duration: How long the latest request took, on `clock` (the retry layer notes it).
+        context_window: Tokens one request may hold, prompt and answer, when known exactly
+            (an in-process model's ``n_ctx``, or ``Settings.context_window``); None: unknown.
     """
 
     journal: CallJournal
@@ -48,6 +54,7 @@ class CallBudget:
     truncation_retried: bool = False
     started: float | None = None
     last_duration: float = 0.0
+    context_window: int | None = None
     _first: int = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -87,10 +94,25 @@ class CallBudget:
         left = self.time_left()
         return left is None or (left > 0 and left >= self.last_duration)
 
+    def room_for_another(self) -> bool:
+        """Whether a re-ask of this ask's last answer fits the context window.
+
+        A re-ask carries the whole conversation so far, the answer being re-asked and the
+        validation errors (`REASK_TOKENS`), and leaves room for a new answer. One that
+        cannot fit is not sent: the server would refuse it.
+        """
+        attempts = self.journal.attempts[self._first :]
+        if self.context_window is None or not attempts:
+            return True
+        last = attempts[-1].usage
+        needed = last.prompt_tokens + last.completion_tokens + REASK_TOKENS
+        return needed + (self.max_tokens or 0) <= self.context_window
+
     def may_reask(self) -> bool:
         """Whether the answer just received may be answered with a re-ask."""
         return (
             self.answers() < self.max_answers
             and self.requests_left() > 0
             and self.time_for_another()
+            and self.room_for_another()
         )

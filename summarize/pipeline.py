@@ -120,6 +120,8 @@ class Summarizer:
         self.strategy: Strategy = open_strategy(settings)
         in_process = settings.is_local and transport is None  # its vocabulary counts tokens
         self.chunker = Chunker(settings, self.strategy, in_process=in_process)
+        # Known exactly for a model in this process; a re-ask that would overflow it is not sent.
+        self._context_window = settings.n_ctx if in_process else settings.context_window
         self.on_progress = on_progress
         sender = open_sender(settings, transport=transport)
         self.throttle = Throttle.from_settings(settings)
@@ -373,7 +375,7 @@ class Summarizer:
         return parts
 
     def _compute(self, article: str) -> Computed:
-        run = _Run(self.settings, self.strategy, article)
+        run = _Run(self.settings, self.strategy, article, self._context_window)
         try:
             ask = next(run.plan)
             while True:
@@ -384,7 +386,7 @@ class Summarizer:
             raise run.journal.annotate(error) from error.__cause__
 
     async def _acompute(self, article: str) -> Computed:
-        run = _Run(self.settings, self.strategy, article)
+        run = _Run(self.settings, self.strategy, article, self._context_window)
         try:
             ask = next(run.plan)
             while True:
@@ -471,7 +473,9 @@ def open_strategy(settings: Settings) -> Strategy:
 class _Run:
     """One summarize call: the plan being driven, its journal, and a budget per ask."""
 
-    def __init__(self, settings: Settings, strategy: Strategy, article: str) -> None:
+    def __init__(
+        self, settings: Settings, strategy: Strategy, article: str, context_window: int | None
+    ) -> None:
         self.settings = settings
         self.article = article
         self.started = time.perf_counter()
@@ -482,6 +486,7 @@ class _Run:
             timeout=settings.timeout,
             deadline=settings.retry.deadline,
             clock=settings.retry.clock,
+            context_window=context_window,
         )
         self.plan = strategy.plan(article)
 

@@ -109,6 +109,13 @@ class _Request:
                 model=self.model,
                 status=200,
             )
+        if not budget.room_for_another():
+            raise InvalidOutputError(
+                f"the model's answer was invalid and a re-ask would not fit the context window "
+                f"of {budget.context_window} tokens",
+                model=self.model,
+                status=200,
+            )
         if not budget.time_for_another():
             left = max(budget.time_left() or 0.0, 0.0)
             raise DeadlineExceededError(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import json
 import logging
 import pickle
 import time
@@ -596,3 +597,85 @@ def test_an_answer_the_deadline_leaves_no_reask_for_goes_to_the_policy(
         summary = run(summarizer, seed_article, "sync")
         assert server.fake.calls == 1
         assert [r.id for r in summary.rebuttals] == ["r1"] and summary.meta.dropped_items == 1
+
+
+def long_answer(draft: dict[str, Any], prompt_tokens: int, completion_tokens: int) -> RawBody:
+    """`draft` as a tool call whose usage says the conversation has grown this long."""
+    completion = {
+        "id": "chatcmpl-long",
+        "object": "chat.completion",
+        "created": 0,
+        "model": "m",
+        "choices": [
+            {
+                "index": 0,
+                "finish_reason": "tool_calls",
+                "message": {
+                    "role": "assistant",
+                    "content": None,
+                    "tool_calls": [
+                        {
+                            "id": "call_1",
+                            "type": "function",
+                            "function": {"name": "DraftSummary", "arguments": json.dumps(draft)},
+                        }
+                    ],
+                },
+            }
+        ],
+        "usage": {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens,
+        },
+    }
+    return RawBody(json.dumps(completion))
+
+
+@pytest.mark.parametrize(("context_window", "requests"), [(9_000, 1), (20_000, 2)])
+def test_a_reask_that_would_overflow_the_context_window_is_not_sent(
+    context_window: int, requests: int, serve: Any, seed_article: str
+) -> None:
+    """7,000 + 900 tokens so far, 400 for the errors and 2,048 for an answer: 10,348."""
+    server = serve(long_answer(with_invented_rebuttal(), 7_000, 900), GOOD)
+    summarizer = Summarizer(
+        "m", base_url=server.base_url, api_key="k", context_window=context_window
+    )
+    summary = summarizer.summarize(seed_article)
+    assert server.fake.calls == requests
+    assert [r.by for r in summary.rebuttals] == ["Andrii Sybiha"], "the invented item stayed"
+    if requests == 1:
+        assert summary.meta.dropped_items == 1, "the last answer goes to the ungrounded policy"
+
+
+def test_an_invalid_answer_that_cannot_be_reasked_in_the_window_says_so(
+    serve: Any, seed_article: str
+) -> None:
+    server = serve(long_answer(SCHEMA_INVALID, 7_000, 900), GOOD)
+    summarizer = Summarizer("m", base_url=server.base_url, api_key="k", context_window=9_000)
+    with pytest.raises(InvalidOutputError, match="would not fit the context window of 9000"):
+        summarizer.summarize(seed_article)
+    assert server.fake.calls == 1
+
+
+def test_only_this_asks_answers_count_toward_its_window() -> None:
+    from summarize.budget import CallBudget
+    from summarize.journal import CallJournal
+    from summarize.schema import Usage
+
+    journal = CallJournal()
+    budget = CallBudget(
+        journal, max_requests=3, max_answers=3, timeout=1, context_window=8192, max_tokens=2048
+    )
+    used = Usage(prompt_tokens=5_000, completion_tokens=2_000, total_tokens=7_000)
+    journal.answered(status=200, request_id=None, usage=used, duration=0.1)
+    assert not budget.room_for_another() and not budget.may_reask()
+    assert budget.next_ask(max_tokens=512).room_for_another(), "a new ask starts afresh"
+    smaller = CallBudget(
+        journal, max_requests=3, max_answers=3, timeout=1, context_window=8192, max_tokens=512
+    )
+    journal.answered(status=200, request_id=None, usage=used, duration=0.1)
+    assert smaller.room_for_another(), "5,000 + 2,000 + 400 + 512 tokens fit in 8,192"
+    unknown = CallBudget(journal, max_requests=3, max_answers=3, timeout=1, max_tokens=2048)
+    journal.answered(status=200, request_id=None, usage=used, duration=0.1)
+    assert unknown.room_for_another(), "an endpoint's window unknown: re-asks as before"
