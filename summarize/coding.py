@@ -149,6 +149,9 @@ class SentenceCoding:
     """
 
     name = "sentences"
+    #: Its rules run before a draft is cached, so a change to them is a new revision: a
+    #: cached draft coded by older rules is not served (assembly rules apply on every hit).
+    revision = 2
     #: A small model reads a long prefix poorly, and its numbering grows with it: longer
     #: articles are coded in chunks of about this many tokens (`summarize.chunking`).
     chunk_tokens = 1600

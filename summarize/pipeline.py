@@ -139,7 +139,9 @@ class Summarizer:
             if store is None
             else SummaryCache(
                 store,
-                key=KeyMaker(settings, self.strategy.prompt, self.strategy.name),
+                key=KeyMaker(
+                    settings, self.strategy.prompt, f"{self.strategy.name}/{self.strategy.revision}"
+                ),
                 reassemble=self._reassemble,
                 errors=cache_errors,
             )

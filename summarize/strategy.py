@@ -67,6 +67,11 @@ class Strategy(Protocol):
         ...
 
     @property
+    def revision(self) -> int:
+        """Bumped when what it makes of the model's answers changes (part of cache keys)."""
+        ...
+
+    @property
     def rebuttals_must_link(self) -> bool:
         """A rebuttal that answers no item of the summary is dropped (see `assemble`)."""
         ...
@@ -85,6 +90,7 @@ class SingleCall:
     """
 
     name = "single"
+    revision = 1
     chunk_tokens = None
     rebuttals_must_link = False  # its prompt lets a rebuttal answer a claim it does not list
 

@@ -396,3 +396,19 @@ def test_a_warning_looks_ahead(sentence: str, kind: str | None) -> None:
     from summarize.coding import _checked_kind
 
     assert _checked_kind("warning", sentence) == kind
+
+
+def test_a_draft_coded_by_older_rules_is_not_served(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Coding rules run before the draft is cached; assembly rules run on every hit."""
+    from summarize.cache import MemoryCache
+    from summarize.coding import SentenceCoding
+
+    store = MemoryCache()
+    fake = FakeLLM(responder)
+    fake.summarizer(strategy="sentences", mode="json_schema", cache=store).summarize(ARTICLE)
+    calls = fake.calls
+    monkeypatch.setattr(SentenceCoding, "revision", SentenceCoding.revision + 1)
+    again = fake.summarizer(strategy="sentences", mode="json_schema", cache=store).summarize(
+        ARTICLE
+    )
+    assert not again.meta.cache_hit and fake.calls == 2 * calls
