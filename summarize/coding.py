@@ -22,9 +22,11 @@ from rapidfuzz import fuzz
 
 from summarize.config import Mode
 from summarize.cues import (
+    HOST_OFFER,
     Kind,
     candidate_kinds,
     looks_ahead,
+    offers_to_host,
     polarity,
     predicts_harm,
     states_a_stance,
@@ -151,7 +153,7 @@ class SentenceCoding:
     name = "sentences"
     #: Its rules run before a draft is cached, so a change to them is a new revision: a
     #: cached draft coded by older rules is not served (assembly rules apply on every hit).
-    revision = 2
+    revision = 3
     #: A small model reads a long prefix poorly, and its numbering grows with it: longer
     #: articles are coded in chunks of about this many tokens (`summarize.chunking`).
     chunk_tokens = 1600
@@ -233,10 +235,13 @@ def _checked_kind(kind: Kind, sentence: str) -> Kind | None:
     or foretelling harm on a condition ("if the pipeline stops, Niger loses ...") is a
     warning; a "warning" with no harm threatened or foretold, or that only reports harm
     done ("the death toll rose to 23"), is a position, if it states a stance; a "position"
-    that states none ("X said 612 shelters are open") is a report of facts, not an item.
+    that states none ("X said 612 shelters are open") is a report of facts, not an item; and
+    a "position" that offers to host ("Tashkent is ready to host the ministers") is a venue.
     """
     if kind == "position" and (threatens(sentence) or predicts_harm(sentence)):
         return "warning"
+    if kind == "position" and offers_to_host(sentence):
+        return "venue"
     if kind == "warning" and not (warns_of_harm(sentence) and looks_ahead(sentence)):
         return "position" if states_a_stance(sentence) else None
     if kind == "position" and not states_a_stance(sentence):
@@ -325,16 +330,11 @@ def _items(
     return found
 
 
-_HOST_OFFER: Final = re.compile(
-    r"\b(?:offer\w*|ready|willing|prepared|volunteer\w*)\b[^.;]{0,20}?\bto host\b", re.IGNORECASE
-)
-
-
 def _offers_itself(place: str, fields: dict[str, Any], sentence: str) -> bool:
     """A host named before its own offer: "Austria, ... and Turkiye had offered to host"."""
     if fields.get("status") != "offered_to_host":
         return False
-    offer = _HOST_OFFER.search(sentence)
+    offer = HOST_OFFER.search(sentence)
     at = sentence.casefold().find(place.casefold())
     return offer is not None and 0 <= at < offer.start()
 

@@ -15,9 +15,11 @@ import re
 from typing import Final, Literal
 
 __all__ = [
+    "HOST_OFFER",
     "Kind",
     "candidate_kinds",
     "looks_ahead",
+    "offers_to_host",
     "polarity",
     "predicts_harm",
     "states_a_stance",
@@ -278,6 +280,16 @@ _AHEAD: Final = _words(
     r"faces?",
     r"stands? to",
     r"must",
+)
+
+
+def offers_to_host(sentence: str) -> bool:
+    """Whether someone offers to host ("is ready to host", "offered to host", "willing to host")."""
+    return bool(HOST_OFFER.search(sentence))
+
+
+HOST_OFFER: Final = re.compile(
+    r"\b(?:offer\w*|ready|willing|prepared|volunteer\w*)\b[^.;]{0,20}?\bto host\b", re.IGNORECASE
 )
 
 

@@ -412,3 +412,18 @@ def test_a_draft_coded_by_older_rules_is_not_served(monkeypatch: pytest.MonkeyPa
         ARTICLE
     )
     assert not again.meta.cache_hit and fake.calls == 2 * calls
+
+
+@pytest.mark.parametrize(
+    ("sentence", "kind"),
+    [
+        ('"Tashkent is ready to host the ministers on any day," he said.', "venue"),
+        ("Karaağaç said Ankara was ready to host talks among the six states in Istanbul.", "venue"),
+        ("Nepal would be willing to host the two delegations if asked.", "venue"),
+        ("He said Egypt was ready to sign a binding agreement.", "position"),
+    ],
+)
+def test_a_position_that_offers_to_host_is_a_venue(sentence: str, kind: str) -> None:
+    from summarize.coding import _checked_kind
+
+    assert _checked_kind("position", sentence) == kind
