@@ -92,6 +92,7 @@ def assemble(
     rebuttals = [_linked(r, [*warnings, *positions, *venues, *rebuttals]) for r in rebuttals]
     unlinked = _unlinked(rebuttals) if rebuttals_must_link else []
     rebuttals = [r for r in rebuttals if r not in unlinked]
+    flagged = tuple(i for i in flagged if i not in {r.id for r in unlinked})
     summary = " ".join(draft.summary.split())
     from_items = not summary or bool(names_absent_from(summary, article))
     if from_items:

@@ -132,8 +132,8 @@ def attributes_actor(
     It does when a word of the actor's name, or of another name the summary gives the same
     actor (`aliases`: "Kremlin" for "Russian government"), occurs in the evidence or in the
     `ATTRIBUTION_WINDOW` characters before it: spelled alike, nearly so, or sharing a stem
-    ("Ukraine" in "Ukrainian"). Titles do not count ("the
-    President" names no one). An empty actor is never attributed.
+    ("Ukraine" in "Ukrainian"). Titles do not count ("the President" names no one). An
+    empty actor is never attributed.
     """
     wanted = {w for name in (actor, *aliases) for w in name_tokens(name)} - _PRONOUNS
     words: set[str] = set()

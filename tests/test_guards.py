@@ -186,3 +186,22 @@ def test_a_rebuttal_of_a_dropped_rebuttal_goes_with_it(seed_article: str) -> Non
     strict = assemble(parsed, seed_article, policy="drop", meta=meta, rebuttals_must_link=True)
     assert strict.rebuttals == () and strict.meta.dropped_by_guards == 2
     assert [v.id for v in strict.venues] == ["v1"]
+
+
+def test_a_flag_never_names_an_item_a_guard_dropped(seed_article: str) -> None:
+    draft = good_draft()
+    draft["rebuttals"] = [
+        {  # credited to someone named only after it, and answering nothing listed
+            **draft["rebuttals"][0],
+            "by": "Austria",
+            "answers": "reports of troop movements",
+            "kind": "deny_claim",
+            "content": "the reports are false",
+        }
+    ]
+    parsed = DraftSummary.model_validate(draft)
+    meta = Meta(model="m", backend="openai", prompt="p")
+    loose = assemble(parsed, seed_article, policy="drop", meta=meta)
+    assert loose.meta.unattributed == ("r1",)
+    strict = assemble(parsed, seed_article, policy="drop", meta=meta, rebuttals_must_link=True)
+    assert strict.rebuttals == () and strict.meta.unattributed == ()
