@@ -93,6 +93,17 @@ def assemble(
     unlinked = _unlinked(rebuttals) if rebuttals_must_link else []
     rebuttals = [r for r in rebuttals if r not in unlinked]
     flagged = tuple(i for i in flagged if i not in {r.id for r in unlinked})
+    ids = _new_ids([*warnings, *positions, *venues, *rebuttals])
+    warnings, positions, venues = (
+        _renamed(warnings, ids),
+        _renamed(positions, ids),
+        _renamed(venues, ids),
+    )
+    rebuttals = [
+        r.model_copy(update={"answers_id": ids.get(r.answers_id or "", r.answers_id)})
+        for r in _renamed(rebuttals, ids)
+    ]
+    flagged = tuple(ids[i] for i in flagged)
     summary = " ".join(draft.summary.split())
     from_items = not summary or bool(names_absent_from(summary, article))
     if from_items:
@@ -117,6 +128,24 @@ def assemble(
             }
         ),
     )
+
+
+def _new_ids(items: Sequence[Item]) -> dict[str, str]:
+    """Ids without the gaps that dropped items left (w1, w3 → w1, w2), kind by kind.
+
+    Until now ids were the model's own numbering, which rebuttals' answers refer to.
+    """
+    counts: dict[str, int] = {}
+    ids: dict[str, str] = {}
+    for item in items:
+        prefix = item.id.rstrip("0123456789")
+        counts[prefix] = counts.get(prefix, 0) + 1
+        ids[item.id] = f"{prefix}{counts[prefix]}"
+    return ids
+
+
+def _renamed(items: list[ItemT], ids: dict[str, str]) -> list[ItemT]:
+    return [i if ids[i.id] == i.id else i.model_copy(update={"id": ids[i.id]}) for i in items]
 
 
 def _unlinked(rebuttals: list[Rebuttal]) -> list[Rebuttal]:

@@ -205,3 +205,26 @@ def test_a_flag_never_names_an_item_a_guard_dropped(seed_article: str) -> None:
     assert loose.meta.unattributed == ("r1",)
     strict = assemble(parsed, seed_article, policy="drop", meta=meta, rebuttals_must_link=True)
     assert strict.rebuttals == () and strict.meta.unattributed == ()
+
+
+def test_ids_have_no_gaps_where_a_guard_dropped_an_item(seed_article: str) -> None:
+    """The model's numbering is kept for linking, then closed up: v2 becomes v1."""
+    draft = good_draft()
+    spoke = "Putin told the plenary session of the Eastern Economic Forum in Vladivostok"
+    where = {"place": "Vladivostok", "proposed_by": "Vladimir Putin", "status": "proposed"}
+    vladivostok = {
+        **draft["venues"][0],
+        **where,
+        "evidence": [{"quote": spoke, "attribution": "narration"}],
+    }
+    draft["venues"] = [vladivostok, draft["venues"][0]]  # the model's v1 and v2
+    draft["rebuttals"][0]["answers"] = "v2"
+    summary = assemble(
+        DraftSummary.model_validate(draft),
+        seed_article,
+        policy="drop",
+        meta=Meta(model="m", backend="openai", prompt="p"),
+    )
+    assert [(v.id, v.place) for v in summary.venues] == [("v1", "Moscow")]
+    assert summary.meta.dropped_by_guards == 1
+    assert [(r.id, r.answers_id) for r in summary.rebuttals] == [("r1", "v1")]
