@@ -177,7 +177,7 @@ def unattributed_items(
     """
     flagged: list[str] = []
     for item in items:
-        actor = actor_of(item)
+        actor = item.actor
         spans = [
             (e.start, e.end) for e in item.evidence if e.start is not None and e.end is not None
         ]
@@ -338,24 +338,13 @@ def _answerable(rebuttal: Rebuttal, candidates: Sequence[Item]) -> Item | None:
         if (offset := _first_offset(t)) is not None
         and offset < start
         and isinstance(t, tuple(kinds))
-        and actor_of(t).casefold() != rebuttal.by.casefold()
+        and t.actor.casefold() != rebuttal.by.casefold()
     ]
     return max(earlier, key=lambda t: _first_offset(t) or 0, default=None)
 
 
 def _first_offset(item: Item) -> int | None:
     return min((e.start for e in item.evidence if e.start is not None), default=None)
-
-
-def actor_of(item: Item) -> str:
-    """Who made the item: who warns, holds, proposes or rebuts."""
-    if isinstance(item, WarningItem | Rebuttal):
-        return item.by
-    if isinstance(item, Position):
-        return item.holder
-    if isinstance(item, Venue):
-        return item.proposed_by
-    return ""
 
 
 _ANSWERED_KINDS: Final[tuple[tuple[type[Item], re.Pattern[str]], ...]] = (

@@ -24,7 +24,7 @@ from summarize.assemble import assemble
 from summarize.draft import UNCAPPED, DraftSummary
 from summarize.errors import SummarizeError
 from summarize.names import same_actor
-from summarize.schema import ArticleSummary, Item, Meta, Position, Rebuttal, Venue, WarningItem
+from summarize.schema import ArticleSummary, Item, Meta, Venue
 
 if TYPE_CHECKING:
     from summarize.pipeline import Summarizer
@@ -208,15 +208,9 @@ def _names_from(gold: ArticleSummary) -> tuple[frozenset[str], ...]:
     return tuple(frozenset({a.name, a.canonical}) for a in gold.actors)
 
 
-def actor_of(item: Item) -> str:
-    """The field that names an item's actor: who warns, holds, rebuts; a venue's place."""
-    if isinstance(item, WarningItem | Rebuttal):
-        return item.by
-    if isinstance(item, Position):
-        return item.holder
-    if isinstance(item, Venue):
-        return item.place
-    return ""
+def _matched_name(item: Item) -> str:
+    """What names an item for matching: its actor, or a venue's place."""
+    return item.place if isinstance(item, Venue) else item.actor
 
 
 def _score(
@@ -235,14 +229,14 @@ def _score(
 def _same(item: Item, gold: Item, names: tuple[frozenset[str], ...]) -> bool:
     if not any(_overlap(a, b) for a in _spans(item) for b in _spans(gold)):
         return False
-    return same_actor(actor_of(item), actor_of(gold), names)
+    return same_actor(_matched_name(item), _matched_name(gold), names)
 
 
 def _triggers(summary: ArticleSummary, trap: Trap, names: tuple[frozenset[str], ...]) -> bool:
     wanted = trap.place or trap.actor
     for item in getattr(summary, trap.category):
         if any(_overlap(span, (trap.start, trap.end)) for span in _spans(item)) and (
-            wanted is None or same_actor(actor_of(item), wanted, names)
+            wanted is None or same_actor(_matched_name(item), wanted, names)
         ):
             return True
     return False

@@ -20,7 +20,7 @@ from typing import Final, TypeVar
 
 from rapidfuzz import fuzz
 
-from summarize.assemble import LINK_MIN_SCORE, actor_of, summary_from_items
+from summarize.assemble import LINK_MIN_SCORE, summary_from_items
 from summarize.chunking import Chunk
 from summarize.names import same_name
 from summarize.schema import (
@@ -148,7 +148,7 @@ def _twin(entries: Sequence[_Entry], item: Item, about: object, chunk: int) -> _
 
 
 def _agree(entry: _Entry, item: Item, about: object) -> bool:
-    if not same_name(actor_of(entry.item), actor_of(item)):
+    if not same_name(entry.item.actor, item.actor):
         return False
     if isinstance(entry.about, _Entry) or isinstance(about, _Entry):
         return entry.about is about

@@ -132,6 +132,11 @@ class Item(_Frozen):
         """True when the item has evidence and all of it was found in the article."""
         return bool(self.evidence) and all(e.grounded for e in self.evidence)
 
+    @property
+    def actor(self) -> str:
+        """Who made the item: who warns, holds the position, proposes the venue or rebuts."""
+        return ""
+
     def headline(self) -> str:
         """The item in one line, e.g. "Moscow for talks, proposed by Vladimir Putin"."""
         return self.id
@@ -146,6 +151,11 @@ class WarningItem(Item):
     consequence: str = Field(description="What will happen to the target.")
     condition: str | None = Field(None, description="When it applies, e.g. 'if troops appear'.")
     kind: Literal["threat", "ultimatum", "prediction"]
+
+    @property
+    def actor(self) -> str:
+        """Who warns."""
+        return self.by
 
     def headline(self) -> str:
         """Who warns whom of what, and when."""
@@ -166,6 +176,11 @@ class Position(Item):
     stance: str = Field(description="The position, in a short sentence.")
     polarity: Literal["favor", "against", "neutral", "conditional"]
 
+    @property
+    def actor(self) -> str:
+        """Who holds it."""
+        return self.holder
+
     def headline(self) -> str:
         """Who holds which stance on what."""
         return f"{self.holder} on {self.issue}: {self.stance} ({self.polarity})"
@@ -179,6 +194,11 @@ class Venue(Item):
     proposed_by: str = Field(description="Who proposed or offered it.")
     status: Literal["proposed", "offered_to_host", "accepted", "rejected", "held"]
     meeting: str = Field(description="The meeting it is for.")
+
+    @property
+    def actor(self) -> str:
+        """Who proposed or offered it."""
+        return self.proposed_by
 
     def headline(self) -> str:
         """Which place, for what, proposed or offered by whom."""
@@ -196,6 +216,11 @@ class Rebuttal(Item):
     )
     kind: Literal["reject_proposal", "deny_claim", "counter_claim", "dismiss"]
     content: str = Field(description="What the rebuttal says.")
+
+    @property
+    def actor(self) -> str:
+        """Who rebuts."""
+        return self.by
 
     def headline(self) -> str:
         """Who answers what, saying what."""

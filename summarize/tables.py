@@ -33,12 +33,6 @@ __all__ = [
 
 Per = Literal["item", "evidence"]
 
-_ACTOR_FIELD: Final = {
-    "warning": "by",
-    "position": "holder",
-    "venue": "proposed_by",
-    "rebuttal": "by",
-}
 _LEAD: Final = ("kind", "id", "actor", "actor_kind", "actor_country")
 _OWN: Final = tuple(
     dict.fromkeys(
@@ -115,7 +109,7 @@ def _row(item: Item, e: Evidence | None, actors: dict[str, Actor]) -> dict[str, 
     fields = item.model_dump(exclude={"id", "evidence", "cameo", "plover"})
     if "kind" in fields:
         fields["type"] = fields.pop("kind")
-    name = str(fields.get(_ACTOR_FIELD[item.category], "")) or None
+    name = item.actor or None
     actor = actors.get(name.casefold()) if name else None
     row = dict.fromkeys(COLUMNS)
     row.update(fields)

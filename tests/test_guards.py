@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from summarize import ArticleSummary, ConfigError, Settings
-from summarize.assemble import actor_of, assemble, unattributed_items
+from summarize.assemble import assemble, unattributed_items
 from summarize.chunking import Chunk
 from summarize.draft import DraftSummary
 from summarize.guards import ATTRIBUTION_WINDOW, attributes_actor
@@ -143,7 +143,7 @@ def test_a_flag_follows_its_item_through_a_merge_of_chunks(seed_article: str) ->
         [(Chunk(0, 0, cut, first), one), (Chunk(1, cut, len(seed_article), second), two)],
         latency_s=0.0,
     )
-    assert [(i.id, actor_of(i)) for i in merged.warnings] == [
+    assert [(i.id, i.actor) for i in merged.warnings] == [
         ("w1", "Vladimir Putin"),
         ("w2", "Kyiv"),
     ]
