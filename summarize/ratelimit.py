@@ -42,7 +42,7 @@ from urllib.parse import parse_qsl, urlencode
 
 from pyrate_limiter import Duration, Rate, RateItem, StateBucket, StateStore, TokenBucket
 
-from summarize.backends.base import BackendKind, ChatBody, Sender
+from summarize.backends.base import ChatBody, Sender, SenderLayer
 from summarize.budget import CallBudget
 from summarize.cache.base import one_line, redact_url
 from summarize.config import Settings
@@ -437,22 +437,12 @@ class Throttle:
             self._shared_from = None
 
 
-class ThrottledSender:
+class ThrottledSender(SenderLayer):
     """Wraps a sender: each request waits for the `throttle`; ``Retry-After`` pauses them all."""
 
     def __init__(self, wrapped: Sender, throttle: Throttle) -> None:
-        self.wrapped = wrapped
+        super().__init__(wrapped)
         self.throttle = throttle
-
-    @property
-    def kind(self) -> BackendKind:
-        """The wrapped sender's kind."""
-        return self.wrapped.kind
-
-    @property
-    def model(self) -> str:
-        """The wrapped sender's model."""
-        return self.wrapped.model
 
     def send(self, body: ChatBody, budget: CallBudget) -> Any:
         """Wait for the limits, then send `body`."""
@@ -479,14 +469,6 @@ class ThrottledSender:
             raise
         finally:
             self._settle(tokens, budget, first)
-
-    def close(self) -> None:
-        """Close the wrapped sender."""
-        self.wrapped.close()
-
-    async def aclose(self) -> None:
-        """Close the wrapped sender's async connections."""
-        await self.wrapped.aclose()
 
     def _estimate(self, body: ChatBody, budget: CallBudget) -> int:
         return estimate_tokens(body, budget.max_tokens) if self.throttle.tpm is not None else 0

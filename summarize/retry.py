@@ -26,7 +26,7 @@ from tenacity import (
     wait_random_exponential,
 )
 
-from summarize.backends.base import BackendKind, ChatBody, Sender
+from summarize.backends.base import ChatBody, Sender, SenderLayer
 from summarize.budget import CallBudget
 from summarize.config import RetryPolicy
 from summarize.errors import (
@@ -41,11 +41,11 @@ __all__ = ["RetryingSender"]
 logger = logging.getLogger(__name__)
 
 
-class RetryingSender:
+class RetryingSender(SenderLayer):
     """Wraps a sender; sends a request again after transient failures, as `policy` allows."""
 
     def __init__(self, wrapped: Sender, policy: RetryPolicy) -> None:
-        self.wrapped = wrapped
+        super().__init__(wrapped)
         self.policy = policy
         if policy.jitter:
             self._backoff: Any = wait_random_exponential(
@@ -53,16 +53,6 @@ class RetryingSender:
             )
         else:
             self._backoff = wait_exponential(multiplier=policy.initial_wait, max=policy.max_wait)
-
-    @property
-    def kind(self) -> BackendKind:
-        """The wrapped sender's kind."""
-        return self.wrapped.kind
-
-    @property
-    def model(self) -> str:
-        """The wrapped sender's model."""
-        return self.wrapped.model
 
     def send(self, body: ChatBody, budget: CallBudget) -> Any:
         """Send `body`, retrying transient failures."""
@@ -79,14 +69,6 @@ class RetryingSender:
             with attempt, run.timed():
                 answer = await self.wrapped.asend(body, budget)
         return answer
-
-    def close(self) -> None:
-        """Close the wrapped sender."""
-        self.wrapped.close()
-
-    async def aclose(self) -> None:
-        """Close the wrapped sender's async connections."""
-        await self.wrapped.aclose()
 
 
 class _Request:

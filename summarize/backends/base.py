@@ -22,7 +22,15 @@ from summarize.draft import DraftSummary
 from summarize.journal import CallJournal
 from summarize.prompts import Message
 
-__all__ = ["Backend", "BackendKind", "ChatBody", "Completion", "ExtractionRequest", "Sender"]
+__all__ = [
+    "Backend",
+    "BackendKind",
+    "ChatBody",
+    "Completion",
+    "ExtractionRequest",
+    "Sender",
+    "SenderLayer",
+]
 
 BackendKind = Literal["local", "openai"]
 
@@ -118,3 +126,31 @@ class Sender(_Named, Protocol):
     async def asend(self, body: ChatBody, budget: CallBudget) -> Any:
         """Send `body` without blocking the event loop."""
         ...
+
+
+class SenderLayer:
+    """A layer around a `Sender` (retries, limits) that is itself one.
+
+    It speaks for the wrapped sender's kind and model; closing it closes the wrapped one.
+    """
+
+    def __init__(self, wrapped: Sender) -> None:
+        self.wrapped = wrapped
+
+    @property
+    def kind(self) -> BackendKind:
+        """The wrapped sender's kind."""
+        return self.wrapped.kind
+
+    @property
+    def model(self) -> str:
+        """The wrapped sender's model."""
+        return self.wrapped.model
+
+    def close(self) -> None:
+        """Close the wrapped sender."""
+        self.wrapped.close()
+
+    async def aclose(self) -> None:
+        """Close the wrapped sender's async connections."""
+        await self.wrapped.aclose()
