@@ -308,9 +308,12 @@ def _linked(rebuttal: Rebuttal, targets: Sequence[Item]) -> Rebuttal:
     """Resolve what a rebuttal answers.
 
     An id it names, else the closest description, else the nearest earlier item of the kind
-    its words point to ("the offer" → a venue) made by someone else.
+    its words point to ("the offer" → a venue). No one rebuts themselves: an item by the
+    rebuttal's own actor is never what it answers.
     """
-    candidates = [t for t in targets if t.id != rebuttal.id]
+    candidates = [
+        t for t in targets if t.id != rebuttal.id and not same_name(t.actor, rebuttal.actor)
+    ]
     ids = {t.id for t in candidates}
     for letter, number in _ITEM_ID.findall(rebuttal.answers):
         if (named := f"{letter.lower()}{int(number)}") in ids:

@@ -25,6 +25,7 @@ from summarize.cues import (
     HOST_OFFER,
     Kind,
     candidate_kinds,
+    declines_comment,
     looks_ahead,
     offers_to_host,
     polarity,
@@ -55,6 +56,9 @@ _SUMMARY_TOKENS: Final = 160
 _MAX_EVIDENCE: Final = 2
 _MAX_STANCE: Final = 200
 _QUOTE_MARKS: Final = re.compile(r"[\"\u201c\u201d\u00ab\u00bb]")
+_PRONOUN_SUBJECT: Final = re.compile(
+    r"[\"\u201c]?(?:He|She|They)\s+(?:also\s+|later\s+)?(?:said|told|[a-z]+ed|[a-z]+s)\b"
+)
 _PRONOUNS: Final = frozenset({"he", "she", "they", "it", "his", "her", "we", "i"})
 
 
@@ -153,7 +157,7 @@ class SentenceCoding:
     name = "sentences"
     #: Its rules run before a draft is cached, so a change to them is a new revision: a
     #: cached draft coded by older rules is not served (assembly rules apply on every hit).
-    revision = 3
+    revision = 4
     #: A small model reads a long prefix poorly, and its numbering grows with it: longer
     #: articles are coded in chunks of about this many tokens (`summarize.chunking`).
     chunk_tokens = 1600
@@ -235,12 +239,18 @@ def _checked_kind(kind: Kind, sentence: str) -> Kind | None:
     or foretelling harm on a condition ("if the pipeline stops, Niger loses ...") is a
     warning; a "warning" with no harm threatened or foretold, or that only reports harm
     done ("the death toll rose to 23"), is a position, if it states a stance; a "position"
-    that states none ("X said 612 shelters are open") is a report of facts, not an item; and
-    a "position" that offers to host ("Tashkent is ready to host the ministers") is a venue.
+    that states none ("X said 612 shelters are open") is a report of facts, not an item;
+    a "position" or "rebuttal" that offers to host ("Tashkent is ready to host the ministers")
+    is a venue; and no one who did not answer ("did not respond to a request for comment")
+    made an item.
     """
-    if kind == "position" and (threatens(sentence) or predicts_harm(sentence)):
+    if declines_comment(sentence):
+        return None
+    if kind == "position" and threatens(sentence):
         return "warning"
-    if kind == "position" and offers_to_host(sentence):
+    if kind == "position" and predicts_harm(sentence):
+        return "warning"
+    if kind in ("position", "rebuttal") and offers_to_host(sentence):
         return "venue"
     if kind == "warning" and not (warns_of_harm(sentence) and looks_ahead(sentence)):
         return "position" if states_a_stance(sentence) else None
@@ -289,6 +299,8 @@ def _actor(
     rejects, not always who is quoted).
     """
     actor = " ".join(said.split()).strip(" .,'\"")
+    if speaker and _PRONOUN_SUBJECT.match(sentence.text):
+        return speaker  # "He accused Tajik border guards ...": not the guards
     named = bool(actor) and actor.casefold() not in _PRONOUNS
     if named and any(same_name(actor, outlet) for outlet in outlets):
         named = False  # the outlet reports, it does not act
@@ -317,17 +329,69 @@ def _items(
     if kind != "venue":
         return [_Item(kind, actor, fields, [sentence])]
     found: list[_Item] = []
-    for place in fields.pop("places"):
-        place = " ".join(place.split())
-        if not any(c.isupper() or (c.isalpha() and c.lower() == c.upper()) for c in place):
-            continue  # a description, not a place's name (caseless scripts may name)
-        if fuzz.partial_ratio(place.casefold(), sentence.text.casefold()) < 90:
-            continue  # a place the sentence does not name
+    named = [p for said in fields.pop("places") if (p := _named_place(said, sentence.text))]
+    plain = [place for place in named if not _only_as_owner(place, sentence.text)]
+    for place in plain or named:
         if speech_location(place, sentence.text, article):
             continue  # where a speech or forum took place, or a dateline
         by = place if _offers_itself(place, fields, sentence.text) else fields.get("proposed_by")
         found.append(_Item(kind, actor, {**fields, "place": place, "proposed_by": by}, [sentence]))
     return found
+
+
+def _named_place(place: str, sentence: str) -> str | None:
+    """The place as the sentence names it, or None when the sentence does not name it.
+
+    "the hero city of Moscow" names Moscow; "the capital of the Russian Federation" only
+    describes a place named elsewhere (and is not the federation). A spelling of the model's
+    own ("Turkey" for the sentence's "Turkiye") becomes the sentence's.
+    """
+    place = " ".join(place.split())
+    if _DESCRIBED.match(place):
+        return None
+    place = _CITY_OF.sub("", place)
+    if not any(c.isupper() or (c.isalpha() and c.lower() == c.upper()) for c in place):
+        return None  # a description, not a place's name (caseless scripts may name)
+    if fuzz.partial_ratio(place.casefold(), sentence.casefold()) < 90:
+        spelled = _spelled_as(place, sentence)
+        if spelled is None:
+            return None  # a place the sentence does not name
+        place = spelled
+    return place
+
+
+def _only_as_owner(place: str, sentence: str) -> bool:
+    """Whether the sentence names the place only as an owner ("Nepal's Foreign Minister").
+
+    "Nepal's Foreign Minister said Kathmandu would host" offers Kathmandu; Nepal is whose
+    minister spoke (dropped when the answer names another place).
+    """
+    owner = re.compile(re.escape(place) + r"(?:['\u2019]s)?(?![\w'\u2019])", re.IGNORECASE)
+    mentions = [m.group() for m in owner.finditer(sentence)]
+    return bool(mentions) and all(m.endswith(("'s", "\u2019s")) for m in mentions)
+
+
+def _spelled_as(place: str, sentence: str) -> str | None:
+    """The sentence's own spelling of a name the model spelled otherwise, if close."""
+    words = list(re.finditer(r"[^\W\d_][\w'\u2019-]*", sentence))
+    size = len(place.split())
+    best: tuple[float, str] | None = None
+    for i in range(len(words) - size + 1):
+        span = sentence[words[i].start() : words[i + size - 1].end()]
+        if not span[0].isupper() or span[0].casefold() != place[0].casefold():
+            continue
+        score = fuzz.ratio(span.casefold(), place.casefold())
+        if score >= _SPELLING_MIN_SCORE and (best is None or score > best[0]):
+            best = (score, span)
+    return None if best is None else best[1]
+
+
+#: How alike a model's spelling of a place must be to the sentence's ("Turkey", "Turkiye").
+_SPELLING_MIN_SCORE: Final = 75.0
+_DESCRIBED: Final = re.compile(r"^(?:the\s+)?(?:[a-z-]+\s+)*capital\s+of\b")
+_CITY_OF: Final = re.compile(
+    r"^(?:the\s+)?(?:[a-z-]+\s+)*(?:city|town|village|port|island|region|province)\s+of\s+"
+)
 
 
 def _offers_itself(place: str, fields: dict[str, Any], sentence: str) -> bool:

@@ -18,10 +18,12 @@ __all__ = [
     "HOST_OFFER",
     "Kind",
     "candidate_kinds",
+    "declines_comment",
     "looks_ahead",
     "offers_to_host",
     "polarity",
     "predicts_harm",
+    "rejects",
     "states_a_stance",
     "threatens",
     "warns_of_harm",
@@ -118,9 +120,9 @@ _REBUTTAL: Final = _words(
     r"mistaken",
     r"wrong",
     r"prove[sd]? nothing",
-    r"(?:no|not|never|nobody|nothing|neither|nor)",
-    r"\w+n[\u2019']t",
 )
+# A denial can be bare negation ("The ship is not a hostage"), but so is a report.
+_NEGATION: Final = _words(r"(?:no|not|never|nobody|nothing|neither|nor)", r"\w+n[\u2019']t")
 _VENUE_WORDS: Final = _words(
     r"host\w*",
     r"venues?",
@@ -293,6 +295,20 @@ HOST_OFFER: Final = re.compile(
 )
 
 
+def declines_comment(sentence: str) -> bool:
+    """Whether someone did not answer ("did not respond to a request for comment"): no item."""
+    return bool(_NO_ANSWER.search(sentence))
+
+
+_NO_ANSWER: Final = _words(
+    r"did not (?:immediately )?(?:respond|reply|comment)",
+    r"(?:has|have|had) not (?:yet )?(?:said|commented|responded|replied)",
+    r"declined to (?:comment|respond|say)",
+    r"(?:could|can) not be reached",
+    r"(?:no|without) (?:immediate )?comment",
+)
+
+
 def predicts_harm(sentence: str) -> bool:
     """Harm foretold on a condition ("if the pipeline stops, Niger loses a quarter of ...")."""
     conditional = _CONDITIONAL.search(sentence) or _IF.search(sentence)
@@ -462,6 +478,11 @@ _STANCE: Final = _words(
 )
 
 
+def rejects(sentence: str) -> bool:
+    """Rejection words ("rejected", "denied", "baseless", "ruled out"), not bare negation."""
+    return _outside_names(_REBUTTAL, sentence)
+
+
 def states_a_stance(sentence: str) -> bool:
     """Whether the sentence states what someone wants, judges or believes, not only facts."""
     return _outside_names(_STANCE, sentence)
@@ -476,6 +497,6 @@ def candidate_kinds(sentence: str) -> tuple[Kind, ...]:
         kinds.append("position")
     if _VENUE_WORDS.search(sentence) and _PLACE.search(sentence):
         kinds.append("venue")
-    if _REBUTTAL.search(sentence):
+    if _REBUTTAL.search(sentence) or _NEGATION.search(sentence):
         kinds.append("rebuttal")
     return tuple(kinds)

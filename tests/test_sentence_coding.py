@@ -301,6 +301,31 @@ def test_a_coded_rebuttal_that_answers_no_item_is_dropped() -> None:
     assert summary.meta.dropped_by_guards == 1
 
 
+def test_no_one_rebuts_themselves() -> None:
+    """A rebuttal whose only answerable item is its own actor's answers nothing: dropped."""
+    article = (
+        "CAIRO, May 3 - Egypt proposed Geneva for the next round of talks on the dam. "
+        "Egypt's Irrigation Minister Medhat Rashwan said Cairo's position had not changed."
+    )
+
+    def respond(body: dict[str, Any]) -> dict[str, Any]:
+        question, number = numbered(body)
+        if question.startswith("Summarize"):
+            return {"summary": "Egypt proposed Geneva for talks."}
+        if question.startswith("Sentence"):
+            kind = "venue" if number == 1 else "rebuttal"
+            return {"kind": kind, "actor": "Egypt", "issue": "talks"}
+        if number == 1:
+            return {"places": ["Geneva"], "proposed_by": "Egypt", "status": "proposed"}
+        return {"answers": "Geneva for talks, proposed by Egypt", "type": "reject_proposal"}
+
+    summarizer = FakeLLM(respond).summarizer(strategy="sentences", mode="json_schema")
+    summary = summarizer.summarize(article)
+    assert [v.place for v in summary.venues] == ["Geneva"]
+    assert summary.rebuttals == ()
+    assert summary.meta.dropped_by_guards == 1
+
+
 @pytest.mark.parametrize(
     ("sentence", "warning"),
     [
@@ -329,21 +354,96 @@ def test_a_position_in_threat_or_prediction_language_is_a_warning(
 @pytest.mark.parametrize(
     ("place", "kept"),
     [
-        ("Geneva", True),
-        ("the hero city of Moscow", True),
-        ("北京", True),  # a caseless script names without capitals
-        ("where these talks might happen", False),
-        ("the conference centre", False),
+        ("Geneva", "Geneva"),
+        ("the hero city of Moscow", "Moscow"),  # "city of X" names X
+        ("the capital of the Russian Federation", None),  # describes; not the federation
+        ("北京", "北京"),  # a caseless script names without capitals
+        ("where these talks might happen", None),
+        ("the conference centre", None),
     ],
 )
-def test_a_venue_place_must_carry_a_name(place: str, kept: bool) -> None:
+def test_a_venue_place_must_carry_a_name(place: str, kept: str | None) -> None:
     from summarize.coding import _items
 
     text = f"Nassar proposed {place} as the venue for talks."
     (sentence,) = split_sentences(text)
     fields = {"places": [place], "proposed_by": "Egypt", "status": "proposed"}
     found = _items("venue", "Karim Nassar", fields, sentence, text)
-    assert [i.fields["place"] for i in found] == ([place] if kept else [])
+    assert [i.fields["place"] for i in found] == ([] if kept is None else [kept])
+
+
+@pytest.mark.parametrize(
+    ("text", "said", "places"),
+    [
+        # The model's own spelling becomes the sentence's, so the place is in its evidence.
+        ("Austria and Turkiye had offered to host a meeting.", ["Turkey"], ["Turkiye"]),
+        ("Austria and Turkiye had offered to host a meeting.", ["Austrla"], ["Austria"]),
+        ("Austria and Turkiye had offered to host a meeting.", ["Tokyo"], []),  # not named
+        # Whose minister spoke is not a venue beside the place offered ...
+        (
+            "Nepal\u2019s Foreign Minister said Kathmandu would be willing to host the talks.",
+            ["Kathmandu", "Nepal"],
+            ["Kathmandu"],
+        ),
+        # ... but is kept when it is all the answer names (Kenya's offer is Nairobi's).
+        (
+            "Kenya\u2019s ministry said that Nairobi stands ready to host the talks.",
+            ["Kenya"],
+            ["Kenya"],
+        ),
+        ("Nepal offered Nepal's capital to host the talks.", ["Nepal", "Delhi"], ["Nepal"]),
+    ],
+)
+def test_a_venue_place_is_spelled_as_the_sentence_names_it(
+    text: str, said: list[str], places: list[str]
+) -> None:
+    from summarize.coding import _items
+
+    (sentence,) = split_sentences(text)
+    fields = {"places": said, "proposed_by": "x", "status": "offered_to_host"}
+    assert [i.fields["place"] for i in _items("venue", "x", fields, sentence, text)] == places
+
+
+@pytest.mark.parametrize(
+    ("coded", "sentence", "kind"),
+    [
+        ("rebuttal", "The UAE foreign ministry did not respond to a request for comment.", None),
+        ("position", "Ankara, which opposes the plan, declined to comment.", None),
+        ("rebuttal", "Officials in Cairo could not be reached for comment.", None),
+        (
+            "rebuttal",
+            "Nepal\u2019s Foreign Minister said Kathmandu would be willing to host the two delegations.",
+            "venue",
+        ),
+        ("rebuttal", "Egypt rejected the proposal as unacceptable.", "rebuttal"),
+        ("rebuttal", "The ship is not a hostage, the ministry said.", "rebuttal"),
+    ],
+)
+def test_no_answer_is_no_item_and_an_offer_to_host_is_a_venue(
+    coded: str, sentence: str, kind: str | None
+) -> None:
+    from summarize.coding import _checked_kind
+
+    assert _checked_kind(coded, sentence) == kind  # type: ignore[arg-type]
+
+
+def test_a_pronoun_subject_is_the_attributed_speaker_not_a_name_in_the_sentence() -> None:
+    article = (
+        "Kyrgyz Deputy Prime Minister Edil Baisalov said on Monday that the talks had stalled. "
+        "He accused Tajik border guards of turning back Kyrgyz shepherds."
+    )
+
+    def respond(body: dict[str, Any]) -> dict[str, Any]:
+        question, _ = numbered(body)
+        if question.startswith("Summarize"):
+            return {"summary": "Edil Baisalov accused Tajik border guards."}
+        if question.startswith("Sentence"):
+            return {"kind": "position", "actor": "Tajik border guards", "issue": "shepherds"}
+        return {"issue": "shepherds", "polarity": "against"}
+
+    summarizer = FakeLLM(respond).summarizer(strategy="sentences", mode="json_schema")
+    summary = summarizer.summarize(article)
+    assert [p.holder for p in summary.positions] == ["Edil Baisalov"]
 
 
 @pytest.mark.parametrize(
