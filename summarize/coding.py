@@ -157,7 +157,7 @@ class SentenceCoding:
     name = "sentences"
     #: Its rules run before a draft is cached, so a change to them is a new revision: a
     #: cached draft coded by older rules is not served (assembly rules apply on every hit).
-    revision = 4
+    revision = 5
     #: A small model reads a long prefix poorly, and its numbering grows with it: longer
     #: articles are coded in chunks of about this many tokens (`summarize.chunking`).
     chunk_tokens = 1600
@@ -220,7 +220,7 @@ class SentenceCoding:
         written = yield self._ask(
             (*prefix, summary), _Summary, _SUMMARY_TOKENS, (len(cued), len(cued) + 1)
         )
-        return _draft(_merged(items), str(getattr(written, "summary", "")))
+        return _draft(_merged(items), _whole_sentences(str(getattr(written, "summary", ""))))
 
     def _ask(
         self,
@@ -230,6 +230,21 @@ class SentenceCoding:
         progress: tuple[int, int],
     ) -> Ask:
         return Ask(messages, model, max_tokens, self._mode, optional=True, progress=progress)
+
+
+def _whole_sentences(summary: str) -> str:
+    """The summary up to its last whole sentence ("" when it has none).
+
+    A small model that copies a quotation mark from the article ("a post-war "reassurance
+    force"") ends its JSON string there, mid-sentence; an empty summary is built from the
+    items instead (`summarize.assemble`).
+    """
+    summary = summary.strip()
+    ends = list(_SENTENCE_END.finditer(summary))
+    return summary[: ends[-1].end()].strip() if ends else ""
+
+
+_SENTENCE_END: Final = re.compile(r"[.!?][\"\u201d\u2019')\]]*(?=\s|$)")
 
 
 def _checked_kind(kind: Kind, sentence: str) -> Kind | None:
@@ -344,10 +359,15 @@ def _named_place(place: str, sentence: str) -> str | None:
 
     "the hero city of Moscow" names Moscow; "the capital of the Russian Federation" only
     describes a place named elsewhere (and is not the federation). A spelling of the model's
-    own ("Turkey" for the sentence's "Turkiye") becomes the sentence's.
+    own ("Turkey" for the sentence's "Turkiye") becomes the sentence's. An organisation ("under
+    the auspices of the United Nations") sponsors or proposes; it is not a place, but a
+    country's ministry stands for its country.
     """
     place = " ".join(place.split())
-    if _DESCRIBED.match(place):
+    if _ORGANISATION.search(place):
+        owner = _OWNER.match(place)  # "Oman's Foreign Ministry" offers Oman
+        place = owner.group(1) if owner else ""
+    if not place or _DESCRIBED.match(place):
         return None
     place = _CITY_OF.sub("", place)
     if not any(c.isupper() or (c.isalpha() and c.lower() == c.upper()) for c in place):
@@ -389,6 +409,11 @@ def _spelled_as(place: str, sentence: str) -> str | None:
 #: How alike a model's spelling of a place must be to the sentence's ("Turkey", "Turkiye").
 _SPELLING_MIN_SCORE: Final = 75.0
 _DESCRIBED: Final = re.compile(r"^(?:the\s+)?(?:[a-z-]+\s+)*capital\s+of\b")
+_ORGANISATION: Final = re.compile(
+    r"\b(?:Nations|Union|Organi[sz]ation|Alliance|Community|Commission|Committee|Ministry|"
+    r"Agency|Secretariat)$"
+)
+_OWNER: Final = re.compile(r"^(.+?)['\u2019]s\s")
 _CITY_OF: Final = re.compile(
     r"^(?:the\s+)?(?:[a-z-]+\s+)*(?:city|town|village|port|island|region|province)\s+of\s+"
 )

@@ -9,6 +9,7 @@ what it found.
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -132,3 +133,40 @@ def test_corrupt_model_file_is_a_rejected_request(tmp_path: Path, seed_article: 
     bad.write_bytes(b"not a gguf file" * 100)
     with pytest.raises(RequestRejectedError):
         Summarizer(f"local:{bad}").summarize(seed_article)
+
+
+def test_a_schema_answer_is_compact_json_without_raw_newlines() -> None:
+    """Answer tokens are what a local call costs: no optional spaces, and JSON's own rules.
+
+    Asked to copy an address line by line, the small model writes raw newlines into the
+    string unless the grammar forbids them (measured: it did under llama-cpp-python's own).
+    """
+    import httpx2
+
+    from summarize.backends.local import LlamaTransport
+
+    schema = {
+        "type": "object",
+        "properties": {"text": {"type": "string", "maxLength": 120}, "lines": {"type": "integer"}},
+        "required": ["text", "lines"],
+    }
+    body = {
+        "model": SMOLLM2,
+        "temperature": 0,
+        "max_tokens": 80,
+        "messages": [
+            {
+                "role": "user",
+                "content": "Copy this address exactly, keeping its line breaks:\n"
+                "10 Downing Street\nLondon\nSW1A 2AA",
+            }
+        ],
+        "response_format": {"type": "json_schema", "json_schema": {"name": "a", "schema": schema}},
+    }
+    with httpx2.Client(transport=LlamaTransport("smollm2"), base_url="http://local") as client:
+        answer = client.post("/v1/chat/completions", json=body).json()
+    assert answer["choices"][0]["finish_reason"] == "stop"
+    content = answer["choices"][0]["message"]["content"]
+    parsed = json.loads(content)  # strict: a raw control character in a string fails here
+    assert list(parsed) == ["text", "lines"]  # the schema's order is the answer's order
+    assert content == json.dumps(parsed, ensure_ascii=False, separators=(",", ":"))

@@ -185,6 +185,35 @@ def test_an_invented_name_in_the_summary_falls_back_to_the_items() -> None:
     assert "Karim Nassar" in summary.summary
 
 
+@pytest.mark.parametrize(
+    ("written", "summary", "source"),
+    [
+        # Cut where the model copied a quotation mark, which ends a JSON string.
+        (
+            "Egypt warned Ethiopia over the dam. Kenya offered a post-war ",
+            "Egypt warned Ethiopia over the dam.",
+            "model",
+        ),
+        ('Nassar said "no." Then the talks ', 'Nassar said "no."', "model"),
+        ("Egypt warned Ethiopia over the", None, "items"),
+    ],
+)
+def test_a_summary_cut_mid_sentence_keeps_its_whole_sentences(
+    written: str, summary: str | None, source: str
+) -> None:
+    def cut(body: dict[str, Any]) -> dict[str, Any]:
+        if numbered(body)[0].startswith("Summarize"):
+            return {"summary": written}
+        return responder(body)
+
+    result = FakeLLM(cut).summarizer(strategy="sentences", mode="json_schema").summarize(ARTICLE)
+    assert result.meta.summary_from == source
+    if summary is not None:
+        assert result.summary == summary
+    else:
+        assert "Karim Nassar" in result.summary and written not in result.summary
+
+
 def test_progress_is_reported_step_by_step() -> None:
     seen: list[tuple[int, int]] = []
     fake = FakeLLM(responder)
@@ -357,6 +386,8 @@ def test_a_position_in_threat_or_prediction_language_is_a_warning(
         ("Geneva", "Geneva"),
         ("the hero city of Moscow", "Moscow"),  # "city of X" names X
         ("the capital of the Russian Federation", None),  # describes; not the federation
+        ("the United Nations", None),  # an organisation sponsors; it is not a place
+        ("Oman's Foreign Ministry", "Oman"),  # a country's ministry stands for its country
         ("北京", "北京"),  # a caseless script names without capitals
         ("where these talks might happen", None),
         ("the conference centre", None),
