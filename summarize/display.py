@@ -22,15 +22,12 @@ import html
 import itertools
 import re
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
-from summarize.schema import ArticleSummary, Evidence, Item, Meta, Rebuttal
-
-if TYPE_CHECKING:
-    from summarize.batch import BatchEntry, SummaryBatch
+from summarize.items import EntryData, Evidence, Item, Meta, Rebuttal, SummaryData
 
 __all__ = [
     "KIND_COLOURS",
@@ -119,7 +116,7 @@ _SCRIPT: Final = """<script>(function () {
 })();</script>"""
 
 
-def summary_html(summary: ArticleSummary, article: str | None = None) -> str:
+def summary_html(summary: SummaryData, article: str | None = None) -> str:
     """The summary as an HTML fragment (style and script included), with the article if given.
 
     Raises:
@@ -128,12 +125,12 @@ def summary_html(summary: ArticleSummary, article: str | None = None) -> str:
     return f"{_STYLE}{_View(summary, article).render()}{_SCRIPT}"
 
 
-def summary_markdown(summary: ArticleSummary) -> str:
+def summary_markdown(summary: SummaryData) -> str:
     """The summary as Markdown, every text escaped (Markdown and HTML alike)."""
     return "\n".join(_markdown_lines(summary)) + "\n"
 
 
-def batch_html(batch: SummaryBatch, *, details: bool = False) -> str:
+def batch_html(batch: Sequence[EntryData], *, details: bool = False) -> str:
     """A batch as a compact HTML table, one row per article; `details` adds every view below."""
     uid = f"sz-{uuid.uuid4().hex[:8]}"
     rows = "".join(_batch_row(f"{uid}-a{n}", entry, details) for n, entry in enumerate(batch))
@@ -150,7 +147,7 @@ def batch_html(batch: SummaryBatch, *, details: bool = False) -> str:
     return _STYLE + "".join(parts) + (_SCRIPT if details else "")
 
 
-def batch_markdown(batch: SummaryBatch) -> str:
+def batch_markdown(batch: Iterable[EntryData]) -> str:
     """A batch as a Markdown table, one row per article."""
     lines = ["| article | summary | W | P | V | R | model |", "|---|---|---|---|---|---|---|"]
     for entry in batch:
@@ -183,7 +180,7 @@ class SummaryView:
         article: The text it was made from (offsets index it); None shows quotes only.
     """
 
-    summary: ArticleSummary
+    summary: SummaryData
     article: str | None = None
 
     def __post_init__(self) -> None:
@@ -241,7 +238,7 @@ def _error_line(error: BaseException | None) -> str:
     return _short(f"{type(error).__name__}: {lines[0] if lines else ''}".rstrip(": "), 240)
 
 
-def _check_offsets(summary: ArticleSummary, article: str) -> None:
+def _check_offsets(summary: SummaryData, article: str) -> None:
     for item in summary.items():
         for e in item.evidence:
             if e.grounded and article[e.start : e.end] != e.quote:
@@ -263,9 +260,7 @@ class _Span:
 class _View:
     """One rendering of a summary; keys and ids are made here, never from the summary."""
 
-    def __init__(
-        self, summary: ArticleSummary, article: str | None, uid: str | None = None
-    ) -> None:
+    def __init__(self, summary: SummaryData, article: str | None, uid: str | None = None) -> None:
         if article is not None:
             _check_offsets(summary, article)
         self.summary = summary
@@ -439,7 +434,7 @@ def _footer(m: Meta) -> str:
     return f'<footer class="sz-meta">{_e(_meta_line(m))}</footer>'
 
 
-def _batch_row(anchor: str, entry: BatchEntry, details: bool) -> str:
+def _batch_row(anchor: str, entry: EntryData, details: bool) -> str:
     name = _e(entry.id)
     if details and entry.summary is not None:
         name = f'<a href="#{anchor}-h">{name}</a>'
@@ -464,7 +459,7 @@ def _batch_row(anchor: str, entry: BatchEntry, details: bool) -> str:
     return f"<tr><td>{name}</td>" + "".join(f"<td>{_e(c)}</td>" for c in cells) + "</tr>"
 
 
-def _markdown_lines(s: ArticleSummary) -> Iterator[str]:
+def _markdown_lines(s: SummaryData) -> Iterator[str]:
     yield f"**Summary.** {_md(s.summary)}"
     by_id = {item.id: item for item in s.items()}
     for kind, title in _SECTIONS:

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from summarize.schema import Attempt, AttemptOutcome, Usage
+from summarize.items import Attempt, AttemptOutcome, Usage
 
 __all__ = [
     "AuthenticationError",

@@ -10,16 +10,15 @@ row per quote instead. `to_dataframe` needs pandas (``pip install 'summarize[tab
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 from summarize.errors import ConfigError
-from summarize.schema import Actor, ArticleSummary, Evidence, Item, Position, Rebuttal, Venue
-from summarize.schema import WarningItem as _Warning
+from summarize.items import Actor, EntryData, Evidence, Item, Position, Rebuttal, SummaryData, Venue
+from summarize.items import WarningItem as _Warning
 
 if TYPE_CHECKING:
     import pandas as pd
-
-    from summarize.batch import SummaryBatch
 
 __all__ = [
     "BATCH_COLUMNS",
@@ -62,7 +61,7 @@ BATCH_COLUMNS: Final = ("article_id", *COLUMNS, "error")
 _INTEGERS: Final = ("start", "end", "evidence_count")
 
 
-def records(summary: ArticleSummary, *, per: Per = "item") -> list[dict[str, Any]]:
+def records(summary: SummaryData, *, per: Per = "item") -> list[dict[str, Any]]:
     """One flat dict per item (or per quote, with ``per="evidence"``), keys `COLUMNS`."""
     actors = _actor_index(summary.actors)
     rows = []
@@ -74,12 +73,12 @@ def records(summary: ArticleSummary, *, per: Per = "item") -> list[dict[str, Any
     return rows
 
 
-def to_dataframe(summary: ArticleSummary, *, per: Per = "item") -> pd.DataFrame:
+def to_dataframe(summary: SummaryData, *, per: Per = "item") -> pd.DataFrame:
     """`records` as a pandas DataFrame; offsets are nullable integers."""
     return _frame(records(summary, per=per), COLUMNS)
 
 
-def batch_records(batch: SummaryBatch, *, per: Per = "item") -> list[dict[str, Any]]:
+def batch_records(batch: Iterable[EntryData], *, per: Per = "item") -> list[dict[str, Any]]:
     """Every item of every article, keys `BATCH_COLUMNS`; a failed article is one error row."""
     rows: list[dict[str, Any]] = []
     for entry in batch:
@@ -92,7 +91,7 @@ def batch_records(batch: SummaryBatch, *, per: Per = "item") -> list[dict[str, A
     return rows
 
 
-def batch_dataframe(batch: SummaryBatch, *, per: Per = "item") -> pd.DataFrame:
+def batch_dataframe(batch: Iterable[EntryData], *, per: Per = "item") -> pd.DataFrame:
     """`batch_records` as a pandas DataFrame."""
     return _frame(batch_records(batch, per=per), BATCH_COLUMNS)
 
