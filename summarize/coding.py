@@ -157,7 +157,7 @@ class SentenceCoding:
     name = "sentences"
     #: Its rules run before a draft is cached, so a change to them is a new revision: a
     #: cached draft coded by older rules is not served (assembly rules apply on every hit).
-    revision = 5
+    revision = 6
     #: A small model reads a long prefix poorly, and its numbering grows with it: longer
     #: articles are coded in chunks of about this many tokens (`summarize.chunking`).
     chunk_tokens = 1600
@@ -233,18 +233,24 @@ class SentenceCoding:
 
 
 def _whole_sentences(summary: str) -> str:
-    """The summary up to its last whole sentence ("" when it has none).
+    """The summary's whole sentences, less any that echo the instructions ("" when none).
 
     A small model that copies a quotation mark from the article ("a post-war "reassurance
-    force"") ends its JSON string there, mid-sentence; an empty summary is built from the
-    items instead (`summarize.assemble`).
+    force"") ends its JSON string there, mid-sentence; told to name only what the article
+    names, it may add "The article names Russia, Vladimir Putin, ...". An empty summary is
+    built from the items instead (`summarize.assemble`).
     """
-    summary = summary.strip()
-    ends = list(_SENTENCE_END.finditer(summary))
-    return summary[: ends[-1].end()].strip() if ends else ""
+    summary, kept, start = summary.strip(), [], 0
+    for end in _SENTENCE_END.finditer(summary):
+        sentence = summary[start : end.end()].strip()
+        start = end.end()
+        if not _ECHO.match(sentence):
+            kept.append(sentence)
+    return " ".join(kept)
 
 
 _SENTENCE_END: Final = re.compile(r"[.!?][\"\u201d\u2019')\]]*(?=\s|$)")
+_ECHO: Final = re.compile(r"(?:the|this) (?:article|text) (?:names|mentions|lists)\b", re.I)
 
 
 def _checked_kind(kind: Kind, sentence: str) -> Kind | None:

@@ -195,6 +195,12 @@ def test_an_invented_name_in_the_summary_falls_back_to_the_items() -> None:
             "model",
         ),
         ('Nassar said "no." Then the talks ', 'Nassar said "no."', "model"),
+        # An echo of "name only people and places the article names" is no summary.
+        (
+            "Egypt proposed Geneva. The article names Egypt, Ethiopia and Geneva. Kenya offered.",
+            "Egypt proposed Geneva. Kenya offered.",
+            "model",
+        ),
         ("Egypt warned Ethiopia over the", None, "items"),
     ],
 )
