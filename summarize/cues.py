@@ -23,7 +23,6 @@ __all__ = [
     "offers_to_host",
     "polarity",
     "predicts_harm",
-    "rejects",
     "states_a_stance",
     "threatens",
     "warns_of_harm",
@@ -120,9 +119,9 @@ _REBUTTAL: Final = _words(
     r"mistaken",
     r"wrong",
     r"prove[sd]? nothing",
+    r"(?:no|not|never|nobody|nothing|neither|nor)",
+    r"\w+n[\u2019']t",
 )
-# A denial can be bare negation ("The ship is not a hostage"), but so is a report.
-_NEGATION: Final = _words(r"(?:no|not|never|nobody|nothing|neither|nor)", r"\w+n[\u2019']t")
 _VENUE_WORDS: Final = _words(
     r"host\w*",
     r"venues?",
@@ -478,11 +477,6 @@ _STANCE: Final = _words(
 )
 
 
-def rejects(sentence: str) -> bool:
-    """Rejection words ("rejected", "denied", "baseless", "ruled out"), not bare negation."""
-    return _outside_names(_REBUTTAL, sentence)
-
-
 def states_a_stance(sentence: str) -> bool:
     """Whether the sentence states what someone wants, judges or believes, not only facts."""
     return _outside_names(_STANCE, sentence)
@@ -497,6 +491,6 @@ def candidate_kinds(sentence: str) -> tuple[Kind, ...]:
         kinds.append("position")
     if _VENUE_WORDS.search(sentence) and _PLACE.search(sentence):
         kinds.append("venue")
-    if _REBUTTAL.search(sentence) or _NEGATION.search(sentence):
+    if _REBUTTAL.search(sentence):
         kinds.append("rebuttal")
     return tuple(kinds)
