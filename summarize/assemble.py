@@ -90,9 +90,9 @@ def assemble(
         venues, rebuttals = _without(venues, flagged), _without(rebuttals, flagged)
         dropped_unattributed, flagged = len(flagged), ()
     rebuttals = [_linked(r, [*warnings, *positions, *venues, *rebuttals]) for r in rebuttals]
-    unlinked = _unlinked(rebuttals) if rebuttals_must_link else []
-    rebuttals = [r for r in rebuttals if r not in unlinked]
-    flagged = tuple(i for i in flagged if i not in {r.id for r in unlinked})
+    unlinked = _unlinked(rebuttals) if rebuttals_must_link else set()
+    rebuttals = [r for r in rebuttals if r.id not in unlinked]
+    flagged = tuple(i for i in flagged if i not in unlinked)
     ids = _new_ids([*warnings, *positions, *venues, *rebuttals])
     warnings, positions, venues = (
         _renamed(warnings, ids),
@@ -148,19 +148,16 @@ def _renamed(items: list[ItemT], ids: dict[str, str]) -> list[ItemT]:
     return [i if ids[i.id] == i.id else i.model_copy(update={"id": ids[i.id]}) for i in items]
 
 
-def _unlinked(rebuttals: list[Rebuttal]) -> list[Rebuttal]:
-    """Rebuttals that answer no item, or only rebuttals that answer none."""
-    unlinked: list[Rebuttal] = []
-    while True:
-        gone = {r.id for r in unlinked}
-        more = [
-            r
-            for r in rebuttals
-            if r not in unlinked and (r.answers_id is None or r.answers_id in gone)
-        ]
-        if not more:
-            return unlinked
-        unlinked += more
+def _unlinked(rebuttals: list[Rebuttal]) -> set[str]:
+    """Ids of the rebuttals that answer no item, or only rebuttals that answer none."""
+    unlinked: set[str] = set()
+    while more := {
+        r.id
+        for r in rebuttals
+        if r.id not in unlinked and (r.answers_id is None or r.answers_id in unlinked)
+    }:
+        unlinked |= more
+    return unlinked
 
 
 def _without(items: list[ItemT], ids: tuple[str, ...]) -> list[ItemT]:
@@ -311,9 +308,7 @@ def _linked(rebuttal: Rebuttal, targets: Sequence[Item]) -> Rebuttal:
     its words point to ("the offer" → a venue). No one rebuts themselves: an item by the
     rebuttal's own actor is never what it answers.
     """
-    candidates = [
-        t for t in targets if t.id != rebuttal.id and not same_name(t.actor, rebuttal.actor)
-    ]
+    candidates = [t for t in targets if t.id != rebuttal.id and not _same_maker(t, rebuttal)]
     ids = {t.id for t in candidates}
     for letter, number in _ITEM_ID.findall(rebuttal.answers):
         if (named := f"{letter.lower()}{int(number)}") in ids:
@@ -328,8 +323,13 @@ def _linked(rebuttal: Rebuttal, targets: Sequence[Item]) -> Rebuttal:
     return rebuttal
 
 
+def _same_maker(a: Item, b: Item) -> bool:
+    """Whether one actor made both items (by name, or the same text for nameless actors)."""
+    return a.actor.casefold() == b.actor.casefold() or same_name(a.actor, b.actor)
+
+
 def _answerable(rebuttal: Rebuttal, candidates: Sequence[Item]) -> Item | None:
-    """The nearest item before the rebuttal, by someone else, of the kind its words name."""
+    """The nearest earlier item (of someone else's, see `_linked`) of the kind its words name."""
     start = _first_offset(rebuttal)
     if start is None:
         return None
@@ -341,7 +341,6 @@ def _answerable(rebuttal: Rebuttal, candidates: Sequence[Item]) -> Item | None:
         if (offset := _first_offset(t)) is not None
         and offset < start
         and isinstance(t, tuple(kinds))
-        and t.actor.casefold() != rebuttal.by.casefold()
     ]
     return max(earlier, key=lambda t: _first_offset(t) or 0, default=None)
 

@@ -18,7 +18,7 @@ from functools import cache
 from typing import Annotated, Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 
 from summarize.config import Mode
 from summarize.cues import (
@@ -267,9 +267,7 @@ def _checked_kind(kind: Kind, sentence: str) -> Kind | None:
     """
     if declines_comment(sentence):
         return None
-    if kind == "position" and threatens(sentence):
-        return "warning"
-    if kind == "position" and predicts_harm(sentence):
+    if kind == "position" and (threatens(sentence) or predicts_harm(sentence)):
         return "warning"
     if kind in ("position", "rebuttal") and offers_to_host(sentence):
         return "venue"
@@ -398,18 +396,25 @@ def _only_as_owner(place: str, sentence: str) -> bool:
 
 
 def _spelled_as(place: str, sentence: str) -> str | None:
-    """The sentence's own spelling of a name the model spelled otherwise, if close."""
+    """The sentence's own spelling of a name the model spelled otherwise, if close.
+
+    Candidates are the sentence's runs of as many words, capitalised and with the same first
+    letter; the likeliest wins.
+    """
     words = list(re.finditer(r"[^\W\d_][\w'\u2019-]*", sentence))
     size = len(place.split())
-    best: tuple[float, str] | None = None
-    for i in range(len(words) - size + 1):
-        span = sentence[words[i].start() : words[i + size - 1].end()]
-        if not span[0].isupper() or span[0].casefold() != place[0].casefold():
-            continue
-        score = fuzz.ratio(span.casefold(), place.casefold())
-        if score >= _SPELLING_MIN_SCORE and (best is None or score > best[0]):
-            best = (score, span)
-    return None if best is None else best[1]
+    spans = (
+        sentence[words[i].start() : words[i + size - 1].end()] for i in range(len(words) - size + 1)
+    )
+    candidates = [s for s in spans if s[0].isupper() and s[0].casefold() == place[0].casefold()]
+    best = process.extractOne(
+        place,
+        candidates,
+        scorer=fuzz.ratio,
+        processor=str.casefold,
+        score_cutoff=_SPELLING_MIN_SCORE,
+    )
+    return None if best is None else best[0]
 
 
 #: How alike a model's spelling of a place must be to the sentence's ("Turkey", "Turkiye").

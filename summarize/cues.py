@@ -230,10 +230,13 @@ def threatens(sentence: str) -> bool:
 
     Promised on a condition, that is: "if the coal is not delivered, we will keep the water".
     """
-    explicit = _EXPLICIT_THREAT.search(sentence)
-    conditional = _CONDITIONAL.search(sentence) or _IF.search(sentence)
     promised = _THREAT.search(sentence) or _PROMISE.search(sentence)
-    return bool(explicit) or bool(promised and conditional)
+    return bool(_EXPLICIT_THREAT.search(sentence)) or bool(promised and _conditional(sentence))
+
+
+def _conditional(sentence: str) -> bool:
+    """Whether it states a condition: "if X, we will Y", "Y unless X", a deadline."""
+    return bool(_CONDITIONAL.search(sentence) or _IF.search(sentence))
 
 
 def looks_ahead(sentence: str) -> bool:
@@ -310,8 +313,7 @@ _NO_ANSWER: Final = _words(
 
 def predicts_harm(sentence: str) -> bool:
     """Harm foretold on a condition ("if the pipeline stops, Niger loses a quarter of ...")."""
-    conditional = _CONDITIONAL.search(sentence) or _IF.search(sentence)
-    return bool(conditional and _HARM.search(sentence))
+    return _conditional(sentence) and bool(_HARM.search(sentence))
 
 
 _EXPLICIT_THREAT: Final = _words(r"threat\w*", r"ultimatum\w*", r"or face", r"not hesitate")

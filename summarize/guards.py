@@ -147,8 +147,8 @@ def attributes_actor(
 def _one_stem(a: str, b: str) -> bool:
     """One word and its derivative: "Ukraine" and "Ukrainian", not "Vladimir" and "Vladivostok"."""
     shorter = min(len(a), len(b))
-    shared = next((n for n, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), shorter)
-    return shorter >= 4 and shared >= max(4, shorter - 1)
+    shared = max(4, shorter - 1)  # letters the two must begin with alike
+    return shorter >= 4 and a[:shared] == b[:shared]
 
 
 def names_absent_from(text: str, article: str) -> list[str]:

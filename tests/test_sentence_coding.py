@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
+from summarize import ArticleSummary
 from summarize.cues import candidate_kinds
 from summarize.guards import names_absent_from, reporting_outlets, speech_location
 from summarize.pipeline import open_strategy
@@ -89,6 +91,23 @@ def coded(**options: Any) -> tuple[Any, FakeLLM]:
     options.setdefault("mode", "json_schema")
     summary = fake.summarizer(strategy="sentences", **options).summarize(ARTICLE)
     return summary, fake
+
+
+def scripted(
+    article: str,
+    summary: str,
+    code: Callable[[int], dict[str, Any]],
+    fields: Callable[[int], dict[str, Any]],
+) -> ArticleSummary:
+    """`article` summarized by sentence coding with scripted answers, sentence by sentence."""
+
+    def respond(body: dict[str, Any]) -> dict[str, Any]:
+        question, number = numbered(body)
+        if question.startswith("Summarize"):
+            return {"summary": summary}
+        return code(number) if question.startswith("Sentence") else fields(number)
+
+    return FakeLLM(respond).summarizer(strategy="sentences", mode="json_schema").summarize(article)
 
 
 def test_sentences_keep_offsets_and_split_headlines_from_datelines() -> None:
@@ -288,18 +307,11 @@ def test_a_position_that_states_no_stance_is_a_report_not_an_item() -> None:
         '"We must reach every village before the water rises again," the officer added.'
     )
 
-    def everything_a_position(body: dict[str, Any]) -> dict[str, Any]:
-        question, _ = numbered(body)
-        if question.startswith("Summarize"):
-            return {"summary": "Shelters opened."}
-        if question.startswith("Sentence"):
-            return {"kind": "position", "actor": "the relief officer", "issue": "relief"}
-        return FIELDS["position"]
-
-    summary = (
-        FakeLLM(everything_a_position)
-        .summarizer(strategy="sentences", mode="json_schema")
-        .summarize(article)
+    summary = scripted(
+        article,
+        "Shelters opened.",
+        code=lambda _: {"kind": "position", "actor": "the relief officer", "issue": "relief"},
+        fields=lambda _: FIELDS["position"],
     )
     quotes = [e.quote for p in summary.positions for e in p.evidence]
     assert quotes == [
@@ -316,20 +328,20 @@ def test_a_coded_rebuttal_that_answers_no_item_is_dropped() -> None:
     )
     answers = {1: "the claims", 3: "the Kenyan offer"}
 
-    def respond(body: dict[str, Any]) -> dict[str, Any]:
-        question, number = numbered(body)
-        if question.startswith("Summarize"):
-            return {"summary": "Kenya offered to host talks."}
-        if question.startswith("Sentence"):
-            kind = "venue" if number == 2 else "rebuttal"
-            actor = {1: "Ethiopia", 2: "Kenya", 3: "Egypt"}[number]
-            return {"kind": kind, "actor": actor, "issue": "talks"}
+    def fields(number: int) -> dict[str, Any]:
         if number == 2:
             return {"places": ["Nairobi"], "proposed_by": "Kenya", "status": "offered_to_host"}
         return {"answers": answers[number], "type": "reject_proposal"}
 
-    summary = (
-        FakeLLM(respond).summarizer(strategy="sentences", mode="json_schema").summarize(article)
+    summary = scripted(
+        article,
+        "Kenya offered to host talks.",
+        code=lambda n: {
+            "kind": "venue" if n == 2 else "rebuttal",
+            "actor": {1: "Ethiopia", 2: "Kenya", 3: "Egypt"}[n],
+            "issue": "talks",
+        },
+        fields=fields,
     )
     (venue,) = summary.venues
     assert [(r.by, r.answers_id) for r in summary.rebuttals] == [("Egypt", venue.id)]
@@ -343,19 +355,20 @@ def test_no_one_rebuts_themselves() -> None:
         "Egypt's Irrigation Minister Medhat Rashwan said Cairo's position had not changed."
     )
 
-    def respond(body: dict[str, Any]) -> dict[str, Any]:
-        question, number = numbered(body)
-        if question.startswith("Summarize"):
-            return {"summary": "Egypt proposed Geneva for talks."}
-        if question.startswith("Sentence"):
-            kind = "venue" if number == 1 else "rebuttal"
-            return {"kind": kind, "actor": "Egypt", "issue": "talks"}
-        if number == 1:
-            return {"places": ["Geneva"], "proposed_by": "Egypt", "status": "proposed"}
-        return {"answers": "Geneva for talks, proposed by Egypt", "type": "reject_proposal"}
-
-    summarizer = FakeLLM(respond).summarizer(strategy="sentences", mode="json_schema")
-    summary = summarizer.summarize(article)
+    summary = scripted(
+        article,
+        "Egypt proposed Geneva for talks.",
+        code=lambda n: {
+            "kind": "venue" if n == 1 else "rebuttal",
+            "actor": "Egypt",
+            "issue": "talks",
+        },
+        fields=lambda n: (
+            {"places": ["Geneva"], "proposed_by": "Egypt", "status": "proposed"}
+            if n == 1
+            else {"answers": "Geneva for talks, proposed by Egypt", "type": "reject_proposal"}
+        ),
+    )
     assert [v.place for v in summary.venues] == ["Geneva"]
     assert summary.rebuttals == ()
     assert summary.meta.dropped_by_guards == 1
@@ -470,16 +483,12 @@ def test_a_pronoun_subject_is_the_attributed_speaker_not_a_name_in_the_sentence(
         "He accused Tajik border guards of turning back Kyrgyz shepherds."
     )
 
-    def respond(body: dict[str, Any]) -> dict[str, Any]:
-        question, _ = numbered(body)
-        if question.startswith("Summarize"):
-            return {"summary": "Edil Baisalov accused Tajik border guards."}
-        if question.startswith("Sentence"):
-            return {"kind": "position", "actor": "Tajik border guards", "issue": "shepherds"}
-        return {"issue": "shepherds", "polarity": "against"}
-
-    summarizer = FakeLLM(respond).summarizer(strategy="sentences", mode="json_schema")
-    summary = summarizer.summarize(article)
+    summary = scripted(
+        article,
+        "Edil Baisalov accused Tajik border guards.",
+        code=lambda _: {"kind": "position", "actor": "Tajik border guards", "issue": "shepherds"},
+        fields=lambda _: {"issue": "shepherds", "polarity": "against"},
+    )
     assert [p.holder for p in summary.positions] == ["Edil Baisalov"]
 
 
