@@ -26,7 +26,7 @@ SEED = ROOT / "seeds" / "vladivostok-2025-09-06.txt"
 
 
 def fresh_articles() -> Callable[[int], list[str]]:
-    """`count` seed articles per call, each text new (so nothing is shared or cached)."""
+    """A function giving `n` seed articles per call, each text new (nothing shared or cached)."""
     seed = SEED.read_text(encoding="utf-8")
     runs = count()
 
