@@ -3,8 +3,9 @@
 The transport answers ``POST /chat/completions`` by calling ``Llama.create_chat_completion``,
 so the local model goes through exactly the same openai + instructor path as a remote
 endpoint: in TOOLS mode the forced tool choice becomes a llama.cpp grammar, and the output is
-valid JSON for the schema. The only importer of ``llama_cpp``; which model files exist and
-how they are fetched is `summarize.models`.
+valid JSON for the schema. With `summarize.backends.greedy` (how a grammar is sampled fast),
+the only importer of ``llama_cpp``; which model files exist and how they are fetched is
+`summarize.models`.
 """
 
 from __future__ import annotations
@@ -66,9 +67,9 @@ class _LoadedModel:
     """One llama.cpp model and the lock that serializes its use (it is not thread-safe)."""
 
     def __init__(self, key: _ModelKey) -> None:
-        from llama_cpp import Llama  # installed: LlamaTransport checked
+        from summarize.backends.greedy import GreedyGrammarLlama  # needs llama_cpp: checked
 
-        self.llama = Llama(
+        self.llama = GreedyGrammarLlama(
             model_path=key.path, n_ctx=key.n_ctx, n_threads=key.n_threads, verbose=False
         )
         self.lock = threading.Lock()
