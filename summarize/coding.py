@@ -30,8 +30,11 @@ from summarize.cues import (
     offers_to_host,
     polarity,
     predicts_harm,
+    rebuttal_kind,
     states_a_stance,
     threatens,
+    venue_status,
+    warning_kind,
     warns_of_harm,
 )
 from summarize.draft import DraftSummary
@@ -157,7 +160,7 @@ class SentenceCoding:
     name = "sentences"
     #: Its rules run before a draft is cached, so a change to them is a new revision: a
     #: cached draft coded by older rules is not served (assembly rules apply on every hit).
-    revision = 6
+    revision = 7
     #: A small model reads a long prefix poorly, and its numbering grows with it: longer
     #: articles are coded in chunks of about this many tokens (`summarize.chunking`).
     chunk_tokens = 1600
@@ -215,7 +218,8 @@ class SentenceCoding:
                 (*prefix, question, answer, follow), _FIELDS[kind], _FIELDS_TOKENS, progress
             )
             if fields is not None:
-                items += _items(kind, actor, fields.model_dump(), sentence, article)
+                stated = _typed(kind, fields.model_dump(), sentence.text)
+                items += _items(kind, actor, stated, sentence, article)
         summary = _user(self.prompt.fill("summary"))
         written = yield self._ask(
             (*prefix, summary), _Summary, _SUMMARY_TOKENS, (len(cued), len(cued) + 1)
@@ -276,6 +280,22 @@ def _checked_kind(kind: Kind, sentence: str) -> Kind | None:
     if kind == "position" and not states_a_stance(sentence):
         return None  # "X said 612 shelters are open": a report, not a stance
     return kind
+
+
+def _typed(kind: Kind, fields: dict[str, Any], sentence: str) -> dict[str, Any]:
+    """The fields, with the item's type as the sentence's words give it (`summarize.cues`).
+
+    Measured on the gold set: of the items the model types, it gave a warning's, a venue's or
+    a rebuttal's type right 0.43, 0.57 and 0.24 of the time; rebuttals it mostly called
+    rejected proposals, and every conditional warning a threat.
+    """
+    if kind == "warning":
+        return {**fields, "type": warning_kind(sentence, fields["type"])}
+    if kind == "rebuttal":
+        return {**fields, "type": rebuttal_kind(sentence, fields["type"])}
+    if kind == "venue":
+        return {**fields, "status": venue_status(sentence, fields["status"])}
+    return fields
 
 
 def _worth_asking(sentence: Sentence, kinds: tuple[Kind, ...], speaker: str) -> bool:

@@ -23,8 +23,11 @@ __all__ = [
     "offers_to_host",
     "polarity",
     "predicts_harm",
+    "rebuttal_kind",
     "states_a_stance",
     "threatens",
+    "venue_status",
+    "warning_kind",
     "warns_of_harm",
 ]
 
@@ -496,3 +499,75 @@ def candidate_kinds(sentence: str) -> tuple[Kind, ...]:
     if _REBUTTAL.search(sentence):
         kinds.append("rebuttal")
     return tuple(kinds)
+
+
+def warning_kind(sentence: str, said: str) -> str:
+    """A warning's kind: the model's (`said`) unless the words say otherwise.
+
+    A time limit ("gave Tajikistan 72 hours to", "until June 30 to", a deadline) makes an
+    ultimatum (CAMEO 1xx with a deadline); an "ultimatum" without one is a threat; a "threat"
+    in which nobody threatens or promises anything, only foretells harm ("the whole region
+    will enter a very dangerous phase"), is a prediction.
+    """
+    if _TIME_LIMIT.search(sentence):
+        return "ultimatum"
+    if said == "ultimatum":
+        return "threat"
+    if said == "threat" and not (
+        _THREAT.search(sentence) or _PROMISE.search(sentence) or _EXPLICIT_THREAT.search(sentence)
+    ):
+        return "prediction"
+    return said
+
+
+def rebuttal_kind(sentence: str, said: str) -> str:
+    """A rebuttal's kind: the verb's when only one kind's words are there, else the model's.
+
+    "dismissed the remarks" dismisses; "denied", "a crude fake" or "rejected the figures" deny
+    a claim; "rejected the offer" rejects a proposal (CAMEO 125 vs 016).
+    """
+    found = {kind for kind, words in _REBUTTAL_KINDS.items() if words.search(sentence)}
+    return found.pop() if len(found) == 1 else said
+
+
+def venue_status(sentence: str, said: str) -> str:
+    """A venue's status: the words' when only one status's words are there, else the model's.
+
+    "rejected a proposal to hold talks in Kunming" rejects; "ready to host" offers to host;
+    "proposed that the talks be held in Geneva" or "invited both sides to meet at" proposes.
+    """
+    found = {status for status, words in _VENUE_STATUSES.items() if words.search(sentence)}
+    return found.pop() if len(found) == 1 else said
+
+
+_TIME_LIMIT: Final = re.compile(
+    r"\b(?:gave|give[sn]?|giving)\b[^.;]{0,60}?\b(?:\d+|\w+) (?:hours|days|weeks)\b"
+    r"|\b(?:gave|give[sn]?|giving)\b[^.;]{0,40}?\buntil\b|\bdeadlines?\b",
+    re.IGNORECASE,
+)
+_PROPOSALS: Final = (
+    r"(?:offers?|proposals?|plans?|invitations?|ideas?|approach|calls?|requests?|"
+    r"initiatives?|bids?|suggestions?)"
+)
+_CLAIMS: Final = (
+    r"(?:claims?|figures?|reports?|accusations?|allegations?|charges?|assertions?|numbers?)"
+)
+_REBUTTAL_KINDS: Final = {
+    "dismiss": _words(r"dismiss\w*", r"brush\w* (?:aside|off)", r"shrug\w* off", r"scoff\w*"),
+    "deny_claim": re.compile(
+        r"\b(?:den(?:y|ies|ied|ying|ial|ials)|untrue|not true|fabricat\w*|fake)\b"
+        r"|\b(?:reject\w*|refut\w*)\b[^.;]{0,40}?\b" + _CLAIMS + r"\b",
+        re.IGNORECASE,
+    ),
+    "reject_proposal": re.compile(
+        r"\b(?:reject\w*|turn\w* down|rebuff\w*|refus\w*|rul\w* out)\b[^.;]{0,40}?\b"
+        + _PROPOSALS
+        + r"\b",
+        re.IGNORECASE,
+    ),
+}
+_VENUE_STATUSES: Final = {
+    "rejected": _words(r"reject\w*", r"turn\w* down", r"rebuff\w*", r"refus\w*", r"rul\w* out"),
+    "offered_to_host": HOST_OFFER,
+    "proposed": _words(r"propos\w*", r"suggest\w*", r"invit\w*", r"ready to convene"),
+}

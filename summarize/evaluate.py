@@ -24,7 +24,7 @@ from summarize.assemble import assemble
 from summarize.draft import UNCAPPED, DraftSummary
 from summarize.errors import SummarizeError
 from summarize.names import same_actor
-from summarize.schema import ArticleSummary, Item, Meta, Venue
+from summarize.schema import ArticleSummary, Item, Meta, Position, Rebuttal, Venue, WarningItem
 
 if TYPE_CHECKING:
     from summarize.pipeline import Summarizer
@@ -48,11 +48,17 @@ CATEGORIES: Final = ("warnings", "positions", "venues", "rebuttals")
 
 @dataclass(frozen=True, slots=True)
 class CategoryScore:
-    """Precision and recall of one kind of item."""
+    """Precision and recall of one kind of item, and how often a matched item's type is right.
+
+    The type is a warning's or rebuttal's `kind`, a venue's `status` or a position's
+    `polarity`: matching ignores it, `type_agreement` measures it.
+    """
 
     expected: int
     found: int
     matched: int
+    typed: int = 0
+    """Matched items whose type is the gold item's."""
 
     @property
     def precision(self) -> float:
@@ -70,9 +76,17 @@ class CategoryScore:
         total = self.precision + self.recall
         return 2 * self.precision * self.recall / total if total else 0.0
 
+    @property
+    def type_agreement(self) -> float:
+        """Share of matched items whose type is the gold item's (1.0 when none matched)."""
+        return self.typed / self.matched if self.matched else 1.0
+
     def __add__(self, other: CategoryScore) -> CategoryScore:
         return CategoryScore(
-            self.expected + other.expected, self.found + other.found, self.matched + other.matched
+            self.expected + other.expected,
+            self.found + other.found,
+            self.matched + other.matched,
+            self.typed + other.typed,
         )
 
 
@@ -217,13 +231,25 @@ def _score(
     found: tuple[Item, ...], expected: tuple[Item, ...], names: tuple[frozenset[str], ...]
 ) -> CategoryScore:
     unmatched = list(expected)
-    matched = 0
+    matched = typed = 0
     for item in found:
         partner = next((g for g in unmatched if _same(item, g, names)), None)
         if partner is not None:
             unmatched.remove(partner)
             matched += 1
-    return CategoryScore(expected=len(expected), found=len(found), matched=matched)
+            typed += _type(item) == _type(partner)
+    return CategoryScore(len(expected), len(found), matched, typed)
+
+
+def _type(item: Item) -> str:
+    """What kind of warning, venue, position or rebuttal an item is (see `CategoryScore`)."""
+    if isinstance(item, Venue):
+        return item.status
+    if isinstance(item, Position):
+        return item.polarity
+    if isinstance(item, WarningItem | Rebuttal):
+        return item.kind
+    return ""
 
 
 def _same(item: Item, gold: Item, names: tuple[frozenset[str], ...]) -> bool:
@@ -303,6 +329,8 @@ def _category_dict(c: CategoryScore) -> dict[str, Any]:
         "precision": round(c.precision, 3),
         "recall": round(c.recall, 3),
         "f1": round(c.f1, 3),
+        "typed": c.typed,
+        "type_agreement": round(c.type_agreement, 3),
     }
 
 
@@ -390,12 +418,17 @@ class EvalReport:
                 f"{r.name[:32]:32} {o.f1:5.2f} {o.precision:5.2f} {o.recall:5.2f} "
                 f"{len(r.score.traps):5} {r.seconds:7.1f} {tokens:7}"
             )
-        lines += ["", f"{'':10} {'gold':>5} {'found':>6} {'match':>6} {'P':>6} {'R':>6} {'F1':>6}"]
+        lines += [
+            "",
+            f"{'':10} {'gold':>5} {'found':>6} {'match':>6} {'P':>6} {'R':>6} {'F1':>6} "
+            f"{'type':>6}",
+        ]
         for name, c in [*self.categories.items(), ("overall", self.overall)]:
             lines.append(
                 f"{name:10} {c.expected:5} {c.found:6} {c.matched:6} "
-                f"{c.precision:6.2f} {c.recall:6.2f} {c.f1:6.2f}"
+                f"{c.precision:6.2f} {c.recall:6.2f} {c.f1:6.2f} {c.type_agreement:6.2f}"
             )
+        lines.append("(type: share of matched items whose kind, status or polarity is right)")
         d = self.as_dict()
         lines.append(
             f"\ntraps triggered {self.traps_triggered}, invalid answers "

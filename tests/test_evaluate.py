@@ -53,11 +53,26 @@ def test_partial_summary_has_full_precision_partial_recall(
     gold: ArticleSummary, seed_article: str
 ) -> None:
     score = evaluate(summary_of(good_draft(), seed_article), gold)
-    assert score.categories["warnings"] == CategoryScore(expected=1, found=1, matched=1)
-    assert score.categories["venues"] == CategoryScore(expected=7, found=1, matched=1)
+    assert score.categories["warnings"] == CategoryScore(expected=1, found=1, matched=1, typed=1)
+    assert score.categories["venues"] == CategoryScore(expected=7, found=1, matched=1, typed=1)
     assert score.categories["rebuttals"].recall == 1.0
     assert score.categories["positions"] == CategoryScore(expected=5, found=0, matched=0)
     assert score.overall.precision == 1.0 and score.overall.recall == pytest.approx(3 / 14)
+
+
+def test_a_matched_item_of_the_wrong_type_counts_as_found_but_not_typed(
+    gold: ArticleSummary, seed_article: str
+) -> None:
+    """Matching ignores a warning's kind or a venue's status; type agreement measures them."""
+    draft = good_draft()
+    draft["warnings"][0]["kind"] = "prediction"
+    draft["venues"][0]["status"] = "held"
+    score = evaluate(summary_of(draft, seed_article), gold)
+    assert score.categories["warnings"] == CategoryScore(expected=1, found=1, matched=1, typed=0)
+    assert score.categories["venues"].matched == 1 and score.categories["venues"].typed == 0
+    assert score.categories["warnings"].type_agreement == 0.0
+    assert score.categories["positions"].type_agreement == 1.0  # nothing matched
+    assert evaluate(gold, gold).overall.type_agreement == 1.0
 
 
 def test_right_quote_wrong_place_does_not_match(gold: ArticleSummary, seed_article: str) -> None:
@@ -219,8 +234,10 @@ def test_evaluate_files_reports_per_article_and_pooled(tmp_path: Path) -> None:
     assert report.grounded_share == 1.0 and report.invalid_answer_rate == 0.0
     data = report.as_dict()
     assert data["overall"]["matched"] == 3 and data["results"][0]["name"] == GOLD.name.split(".")[0]
+    assert data["overall"]["typed"] == report.overall.typed
+    assert data["results"][0]["score"]["warnings"]["type_agreement"] == 1.0
     table = report.table()
-    assert "overall" in table and "vladivostok" in table
+    assert "overall" in table and "vladivostok" in table and "type" in table
 
 
 def test_a_failed_article_counts_as_finding_nothing() -> None:

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from summarize.backends import greedy
 from summarize.backends.greedy import GreedyGrammarLlama, GreedyGrammarSampler
 from summarize.backends.local import _grammar
 from summarize.coding import _coding_model, _VenueFields
@@ -82,24 +83,29 @@ def _answer(
 
 
 @pytest.mark.model
+@pytest.mark.parametrize("runners_up", [greedy.RUNNERS_UP, 1])
 def test_the_fast_sampler_picks_the_stock_chains_tokens(
-    models: tuple[Any, GreedyGrammarLlama],
+    models: tuple[Any, GreedyGrammarLlama], runners_up: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """With the default runners-up, and with none (every refusal filters the vocabulary)."""
+    monkeypatch.setattr(greedy, "RUNNERS_UP", runners_up)
     stock, fast = models
-    refused = 0
+    refused = filtered = 0
     for messages, schema, penalty in CASES:
         expected = _answer(stock, messages, schema, penalty)
         got = _answer(fast, messages, schema, penalty)
         assert isinstance(fast._sampler, GreedyGrammarSampler)
         assert not isinstance(stock._sampler, GreedyGrammarSampler)
         refused += fast._sampler.refused
+        filtered += fast._sampler.filtered
         assert (
             got["choices"][0]["message"]["content"] == expected["choices"][0]["message"]["content"]
         )
         assert got["usage"] == expected["usage"]
         json.loads(got["choices"][0]["message"]["content"])
-    # The small model's favourite first token is not JSON: the whole-vocabulary path ran too.
+    # The small model's favourite first token is not JSON: the slower paths ran too.
     assert refused > 0
+    assert filtered == refused if runners_up == 1 else filtered < refused
 
 
 @pytest.mark.model

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from summarize import ArticleSummary
-from summarize.cues import candidate_kinds
+from summarize.cues import candidate_kinds, rebuttal_kind, venue_status, warning_kind
 from summarize.guards import names_absent_from, reporting_outlets, speech_location
 from summarize.pipeline import open_strategy
 from summarize.prompts import load_prompt
@@ -573,3 +573,99 @@ def test_a_position_that_offers_to_host_is_a_venue(sentence: str, kind: str) -> 
     from summarize.coding import _checked_kind
 
     assert _checked_kind("position", sentence) == kind
+
+
+@pytest.mark.parametrize(
+    ("sentence", "said", "kind"),
+    [
+        (
+            "Kyrgyzstan on Friday gave Tajikistan 72 hours to pull its guards out.",
+            "threat",
+            "ultimatum",
+        ),
+        (
+            "Niger gave Benin until June 30 to reopen the border, or lose its oil.",
+            "threat",
+            "ultimatum",
+        ),
+        (
+            '"If they advance one step, our forces will respond with every means," he said.',
+            "ultimatum",
+            "threat",
+        ),
+        (
+            '"If these talks fail, the whole region will enter a very dangerous phase," Rashwan said.',
+            "threat",
+            "prediction",
+        ),
+        (
+            "Fishing groups warned that a long standoff could push up cod prices.",
+            "threat",
+            "prediction",
+        ),
+        ('"We will cut the water unless the coal arrives," the minister said.', "threat", "threat"),
+        ("Analysts said the drought could cut yields by a quarter.", "prediction", "prediction"),
+    ],
+)
+def test_a_warnings_kind_follows_its_words(sentence: str, said: str, kind: str) -> None:
+    assert warning_kind(sentence, said) == kind
+
+
+@pytest.mark.parametrize(
+    ("sentence", "said", "kind"),
+    [
+        ("The ministry dismissed his remarks as saber-rattling.", "reject_proposal", "dismiss"),
+        ("The Defence Ministry denied that any troops had moved.", "reject_proposal", "deny_claim"),
+        ("The spokesman rejected the figures.", "reject_proposal", "deny_claim"),
+        ("Brussels rejected the two-state approach outright.", "counter_claim", "reject_proposal"),
+        ("Kyiv turned down the offer.", "counter_claim", "reject_proposal"),
+        # words of two kinds, or of none: the model's kind stands
+        ("He dismissed the claim and denied the report.", "counter_claim", "counter_claim"),
+        ("The account did not match what the patrols found.", "counter_claim", "counter_claim"),
+    ],
+)
+def test_a_rebuttals_kind_follows_its_verb(sentence: str, said: str, kind: str) -> None:
+    assert rebuttal_kind(sentence, said) == kind
+
+
+@pytest.mark.parametrize(
+    ("sentence", "said", "status"),
+    [
+        (
+            "Nairobi stands ready to host the three parties at short notice.",
+            "accepted",
+            "offered_to_host",
+        ),
+        ("Egypt proposed that the next round be held in Geneva.", "accepted", "proposed"),
+        ("The mission invited both sides to meet at the Ledra Palace.", "accepted", "proposed"),
+        ("Cairo turned down Addis Ababa as a venue.", "proposed", "rejected"),
+        ("India rejected a Chinese proposal to hold the talks in Kunming.", "rejected", "rejected"),
+        ("India rejected a Chinese proposal to hold the talks in Kunming.", "proposed", "proposed"),
+        ("The talks were held in Doha.", "held", "held"),
+    ],
+)
+def test_a_venues_status_follows_its_words(sentence: str, said: str, status: str) -> None:
+    assert venue_status(sentence, said) == status
+
+
+def test_the_sentence_types_what_the_model_typed_otherwise() -> None:
+    """Through the strategy: the model's types give way to the sentence's words."""
+    article = (
+        "BISHKEK, March 14 - Kyrgyzstan on Friday gave Tajikistan 72 hours to pull its guards "
+        "out of a disputed checkpoint, saying Dushanbe will face the consequences if it stays. The Tajik Defence Ministry dismissed the ultimatum as "
+        '"saber-rattling". Uzbekistan is ready to host talks between the two in Tashkent.'
+    )
+    fields = {
+        1: {"target": "Tajikistan", "consequence": "force", "condition": "", "type": "threat"},
+        2: {"answers": "the ultimatum", "type": "reject_proposal"},
+        3: {"places": ["Tashkent"], "proposed_by": "Uzbekistan", "status": "accepted"},
+    }
+    code = {
+        1: {"kind": "warning", "actor": "Kyrgyzstan", "issue": "checkpoint"},
+        2: {"kind": "rebuttal", "actor": "Tajik Defence Ministry", "issue": "ultimatum"},
+        3: {"kind": "venue", "actor": "Uzbekistan", "issue": "talks"},
+    }
+    summary = scripted(article, "Kyrgyzstan set a deadline.", code.__getitem__, fields.__getitem__)
+    assert [w.kind for w in summary.warnings] == ["ultimatum"]
+    assert [r.kind for r in summary.rebuttals] == ["dismiss"]
+    assert [v.status for v in summary.venues] == ["offered_to_host"]

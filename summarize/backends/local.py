@@ -26,7 +26,7 @@ from typing import Any, Final, cast
 import httpx2
 
 from summarize.errors import ConfigError
-from summarize.models import resolve
+from summarize.models import models_dir, resolve
 
 __all__ = ["LlamaTransport", "token_counter"]
 
@@ -73,6 +73,8 @@ class _LoadedModel:
             model_path=key.path, n_ctx=key.n_ctx, n_threads=key.n_threads, verbose=False
         )
         self.lock = threading.Lock()
+        self.requests = 0
+        """Requests answered so far (the first one may restore and save a prefix state)."""
 
 
 class _Vocabulary:
@@ -146,6 +148,9 @@ class LlamaTransport(httpx2.BaseTransport, httpx2.AsyncBaseTransport):
             or None for the default model; fetched on first use (see `summarize.models`).
         n_ctx: Context window in tokens.
         n_threads: CPU threads (None: every core; llama.cpp's own default is half of them).
+        keep_prefix: Whether a process's first request saves, and loads, the model's state
+            for its system message on disk (`summarize.backends.prefix`): the next process
+            skips reading it again (~5 s on two cores for the default instructions).
     """
 
     def __init__(
@@ -154,11 +159,18 @@ class LlamaTransport(httpx2.BaseTransport, httpx2.AsyncBaseTransport):
         *,
         n_ctx: int = 8192,
         n_threads: int | None = None,
+        keep_prefix: bool = True,
     ) -> None:
         if importlib.util.find_spec("llama_cpp") is None:
             raise ConfigError(f"llama-cpp-python is not installed; {_INSTALL_HINT}")
         path = resolve(None if model_path is None else str(model_path))
         self._key = _ModelKey(str(path), n_ctx, n_threads or os.cpu_count() or 1)
+        self._prefix = None
+        if keep_prefix:
+            from summarize.backends.prefix import PrefixState  # needs llama_cpp: checked
+
+            context = f"n_ctx={n_ctx},n_threads={self._key.n_threads}"
+            self._prefix = PrefixState(models_dir() / "states", str(path), context)
 
     @property
     def model_path(self) -> Path:
@@ -196,7 +208,14 @@ class LlamaTransport(httpx2.BaseTransport, httpx2.AsyncBaseTransport):
             kwargs["grammar"] = _grammar(json.dumps(schema))  # key order is answer order
         loaded = _model(self._key)
         with loaded.lock:
+            first = loaded.requests == 0 and self._prefix is not None
+            if first and self._prefix is not None:
+                self._prefix.restore(loaded.llama)
             result = cast(dict[str, Any], loaded.llama.create_chat_completion(**kwargs))
+            loaded.requests += 1
+            if first and self._prefix is not None:
+                prompt_tokens = int(result.get("usage", {}).get("prompt_tokens", 0))
+                self._prefix.keep(loaded.llama, kwargs.get("messages"), prompt_tokens)
         _mark_truncation(result, kwargs.get("max_tokens"))
         result["model"] = request.get("model") or result.get("model")
         return result
