@@ -3,9 +3,9 @@
 The transport answers ``POST /chat/completions`` by calling ``Llama.create_chat_completion``,
 so the local model goes through exactly the same openai + instructor path as a remote
 endpoint: in TOOLS mode the forced tool choice becomes a llama.cpp grammar, and the output is
-valid JSON for the schema. With `summarize.backends.greedy` (how a grammar is sampled fast),
-the only importer of ``llama_cpp``; which model files exist and how they are fetched is
-`summarize.models`.
+valid JSON for the schema. With `summarize.backends.greedy` (how a grammar is sampled) and
+`summarize.backends.prefix` (the instructions' state on disk), the only importer of
+``llama_cpp``; which model files exist and how they are fetched is `summarize.models`.
 """
 
 from __future__ import annotations
@@ -208,14 +208,14 @@ class LlamaTransport(httpx2.BaseTransport, httpx2.AsyncBaseTransport):
             kwargs["grammar"] = _grammar(json.dumps(schema))  # key order is answer order
         loaded = _model(self._key)
         with loaded.lock:
-            first = loaded.requests == 0 and self._prefix is not None
-            if first and self._prefix is not None:
-                self._prefix.restore(loaded.llama)
+            prefix = self._prefix if loaded.requests == 0 else None  # the process's first
+            if prefix is not None:
+                prefix.restore(loaded.llama)
             result = cast(dict[str, Any], loaded.llama.create_chat_completion(**kwargs))
             loaded.requests += 1
-            if first and self._prefix is not None:
+            if prefix is not None:
                 prompt_tokens = int(result.get("usage", {}).get("prompt_tokens", 0))
-                self._prefix.keep(loaded.llama, kwargs.get("messages"), prompt_tokens)
+                prefix.keep(loaded.llama, kwargs.get("messages"), prompt_tokens)
         _mark_truncation(result, kwargs.get("max_tokens"))
         result["model"] = request.get("model") or result.get("model")
         return result
