@@ -1,4 +1,4 @@
-"""The system message's state kept on disk between processes (`summarize.backends.prefix`).
+"""The local model across threads and processes: one thread runs it; its instructions persist.
 
 The small real model answers; a "new process" is the same model file loaded afresh.
 """
@@ -44,7 +44,7 @@ def _new_process(keep_prefix: bool = True) -> LlamaTransport:
     transport = LlamaTransport("smollm2", n_ctx=N_CTX, keep_prefix=keep_prefix)
     loaded = local._models.pop(transport._key, None)
     if loaded is not None:
-        loaded.llama.close()
+        loaded.close()
     return transport
 
 
@@ -112,3 +112,37 @@ def test_a_damaged_file_is_ignored_and_replaced(states: Path) -> None:
 def test_without_keep_prefix_nothing_is_written(states: Path) -> None:
     _ask(_new_process(keep_prefix=False), "OSLO - A minister spoke.")
     assert not states.exists()
+
+
+def test_every_call_runs_on_the_models_one_thread(states: Path) -> None:
+    """llama.cpp's OpenMP keeps spinning threads per calling thread: one caller, one team."""
+    import asyncio
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    transport = _new_process(keep_prefix=False)
+    seen: list[str] = []
+    loaded = local._model(transport._key)
+    real = loaded.llama.create_chat_completion
+
+    def spy(**kwargs: Any) -> Any:
+        seen.append(threading.current_thread().name)
+        return real(**kwargs)
+
+    loaded.llama.create_chat_completion = spy
+    _ask(transport, "OSLO - A minister spoke.")  # this thread
+    with ThreadPoolExecutor(3) as pool:  # three others
+        list(pool.map(lambda n: _ask(transport, f"ROME - Minister {n} spoke."), range(3)))
+
+    async def ask_async() -> None:
+        body = {
+            "model": "local:smollm2",
+            "max_tokens": 4,
+            "messages": [{"role": "user", "content": "Hello"}],
+        }
+        async with httpx2.AsyncClient(transport=transport, base_url="http://local") as client:
+            assert (await client.post("/v1/chat/completions", json=body)).status_code == 200
+
+    asyncio.run(ask_async())
+    assert len(seen) == 5 and len(set(seen)) == 1
+    assert seen[0].startswith("summarize-llama")

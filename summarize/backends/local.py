@@ -19,9 +19,10 @@ import os
 import re
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final, cast
+from typing import Any, Final, TypeVar, cast
 
 import httpx2
 
@@ -30,6 +31,7 @@ from summarize.models import models_dir, resolve
 
 __all__ = ["LlamaTransport", "token_counter"]
 
+_T = TypeVar("_T")
 _INSTALL_HINT: Final = "install the local extra: pip install 'summarize[local]'"
 
 # Request fields llama-cpp-python's create_chat_completion understands.
@@ -64,7 +66,13 @@ class _ModelKey:
 
 
 class _LoadedModel:
-    """One llama.cpp model and the lock that serializes its use (it is not thread-safe)."""
+    """One llama.cpp model and the one thread that runs it.
+
+    llama.cpp is not thread-safe, so calls are serialized; and they all come from one thread
+    because llama.cpp's OpenMP keeps a team of threads per calling thread, spinning a while
+    after each step: calls from a pool's changing threads left idle teams spinning against
+    the working one (the seed took 65 s through `asummarize`, 53 s through `summarize`).
+    """
 
     def __init__(self, key: _ModelKey) -> None:
         from summarize.backends.greedy import GreedyGrammarLlama  # needs llama_cpp: checked
@@ -72,9 +80,18 @@ class _LoadedModel:
         self.llama = GreedyGrammarLlama(
             model_path=key.path, n_ctx=key.n_ctx, n_threads=key.n_threads, verbose=False
         )
-        self.lock = threading.Lock()
+        self.thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="summarize-llama")
         self.requests = 0
         """Requests answered so far (the first one may restore and save a prefix state)."""
+
+    def run(self, work: Callable[[], _T]) -> _T:
+        """`work()` on the model's thread, after whatever was submitted before it."""
+        return self.thread.submit(work).result()
+
+    def close(self) -> None:
+        """Free the model once its thread is done."""
+        self.thread.shutdown(wait=True)
+        self.llama.close()
 
 
 class _Vocabulary:
@@ -105,7 +122,7 @@ def _close_models() -> None:
     """Free models before interpreter teardown (llama.cpp's finalizers fail during it)."""
     with _models_lock:
         for loaded in _models.values():
-            loaded.llama.close()
+            loaded.close()
         for vocabulary in _vocabularies.values():
             vocabulary.llama.close()
         _models.clear()
@@ -207,7 +224,8 @@ class LlamaTransport(httpx2.BaseTransport, httpx2.AsyncBaseTransport):
             kwargs.pop("response_format", None)
             kwargs["grammar"] = _grammar(json.dumps(schema))  # key order is answer order
         loaded = _model(self._key)
-        with loaded.lock:
+
+        def complete() -> dict[str, Any]:
             prefix = self._prefix if loaded.requests == 0 else None  # the process's first
             if prefix is not None:
                 prefix.restore(loaded.llama)
@@ -216,6 +234,9 @@ class LlamaTransport(httpx2.BaseTransport, httpx2.AsyncBaseTransport):
             if prefix is not None:
                 prompt_tokens = int(result.get("usage", {}).get("prompt_tokens", 0))
                 prefix.keep(loaded.llama, kwargs.get("messages"), prompt_tokens)
+            return result
+
+        result = loaded.run(complete)
         _mark_truncation(result, kwargs.get("max_tokens"))
         result["model"] = request.get("model") or result.get("model")
         return result
