@@ -240,7 +240,8 @@ def test_fault_matrix(name: str, flavour: Flavour, serve: Any, seed_article: str
         assert all(0 <= s <= c for s, c in zip(clock.sleeps, case.sleeps, strict=True))
     else:
         assert clock.sleeps == list(case.sleeps), f"slept {clock.sleeps}"
-    slept = [round(s, 3) for s in clock.sleeps if s > 0]
+    # Full jitter may draw a wait under a millisecond: the log keeps milliseconds.
+    slept = [round(s, 3) for s in clock.sleeps if round(s, 3) > 0]
     assert [a.wait_s for a in log if a.wait_s > 0] == slept, "attempt_log lies about waits"
     if case.outcomes:
         assert tuple(a.outcome for a in log) == case.outcomes
