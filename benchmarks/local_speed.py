@@ -17,10 +17,8 @@ import statistics
 import subprocess
 import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-SEED = ROOT / "seeds" / "vladivostok-2025-09-06.txt"
+from loopback import ROOT, SEED
 
 _CHILD = """
 import json, sys, time

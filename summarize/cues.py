@@ -233,8 +233,14 @@ def threatens(sentence: str) -> bool:
 
     Promised on a condition, that is: "if the coal is not delivered, we will keep the water".
     """
-    promised = _THREAT.search(sentence) or _PROMISE.search(sentence)
-    return bool(_EXPLICIT_THREAT.search(sentence)) or bool(promised and _conditional(sentence))
+    return bool(_EXPLICIT_THREAT.search(sentence)) or (
+        _promises(sentence) and _conditional(sentence)
+    )
+
+
+def _promises(sentence: str) -> bool:
+    """Harm or action promised: "retaliate", "sanctions", "we will"."""
+    return bool(_THREAT.search(sentence) or _PROMISE.search(sentence))
 
 
 def _conditional(sentence: str) -> bool:
@@ -513,9 +519,7 @@ def warning_kind(sentence: str, said: str) -> str:
         return "ultimatum"
     if said == "ultimatum":
         return "threat"
-    if said == "threat" and not (
-        _THREAT.search(sentence) or _PROMISE.search(sentence) or _EXPLICIT_THREAT.search(sentence)
-    ):
+    if said == "threat" and not (_promises(sentence) or _EXPLICIT_THREAT.search(sentence)):
         return "prediction"
     return said
 
@@ -526,8 +530,7 @@ def rebuttal_kind(sentence: str, said: str) -> str:
     "dismissed the remarks" dismisses; "denied", "a crude fake" or "rejected the figures" deny
     a claim; "rejected the offer" rejects a proposal (CAMEO 125 vs 016).
     """
-    found = {kind for kind, words in _REBUTTAL_KINDS.items() if words.search(sentence)}
-    return found.pop() if len(found) == 1 else said
+    return _only_match(_REBUTTAL_KINDS, sentence, said)
 
 
 def venue_status(sentence: str, said: str) -> str:
@@ -536,8 +539,13 @@ def venue_status(sentence: str, said: str) -> str:
     "rejected a proposal to hold talks in Kunming" rejects; "ready to host" offers to host;
     "proposed that the talks be held in Geneva" or "invited both sides to meet at" proposes.
     """
-    found = {status for status, words in _VENUE_STATUSES.items() if words.search(sentence)}
-    return found.pop() if len(found) == 1 else said
+    return _only_match(_VENUE_STATUSES, sentence, said)
+
+
+def _only_match(words: dict[str, re.Pattern[str]], sentence: str, said: str) -> str:
+    """The one name whose words the sentence has; `said` when none or several match."""
+    found = [name for name, pattern in words.items() if pattern.search(sentence)]
+    return found[0] if len(found) == 1 else said
 
 
 _TIME_LIMIT: Final = re.compile(
@@ -545,6 +553,7 @@ _TIME_LIMIT: Final = re.compile(
     r"|\b(?:gave|give[sn]?|giving)\b[^.;]{0,40}?\buntil\b|\bdeadlines?\b",
     re.IGNORECASE,
 )
+_REJECTING: Final = r"(?:reject\w*|turn\w* down|rebuff\w*|refus\w*|rul\w* out)"
 _PROPOSALS: Final = (
     r"(?:offers?|proposals?|plans?|invitations?|ideas?|approach|calls?|requests?|"
     r"initiatives?|bids?|suggestions?)"
@@ -560,14 +569,11 @@ _REBUTTAL_KINDS: Final = {
         re.IGNORECASE,
     ),
     "reject_proposal": re.compile(
-        r"\b(?:reject\w*|turn\w* down|rebuff\w*|refus\w*|rul\w* out)\b[^.;]{0,40}?\b"
-        + _PROPOSALS
-        + r"\b",
-        re.IGNORECASE,
+        r"\b" + _REJECTING + r"\b[^.;]{0,40}?\b" + _PROPOSALS + r"\b", re.IGNORECASE
     ),
 }
 _VENUE_STATUSES: Final = {
-    "rejected": _words(r"reject\w*", r"turn\w* down", r"rebuff\w*", r"refus\w*", r"rul\w* out"),
+    "rejected": _words(_REJECTING),
     "offered_to_host": HOST_OFFER,
     "proposed": _words(r"propos\w*", r"suggest\w*", r"invit\w*", r"ready to convene"),
 }

@@ -3,12 +3,12 @@
 llama.cpp's grammar sampler tests every token of the vocabulary against the grammar before
 one is picked: for Qwen2.5's 151,936 tokens that is ~20 ms a token on two cores, a third of
 what an answer token costs. Greedy decoding needs only the best token the grammar allows, so
-`GreedyGrammarSampler` does what llama.cpp's own ``common_sampler`` does: it takes the best
-token, checks that one against the grammar, and filters the whole vocabulary only when the
-grammar refuses it (then it tries the next likeliest, up to `RUNNERS_UP` of them, before it
-filters the whole vocabulary). It picks exactly the tokens of llama-cpp-python's chain for the
-same request (repeat penalty, then grammar, then greedy); `GreedyGrammarLlama` uses it for every
-request at temperature 0 with a grammar and no other penalty, and the stock chain otherwise.
+`GreedyGrammarSampler` does what llama.cpp's own ``common_sampler`` does: it checks the best
+token alone, and only when the grammar refuses it looks further (the next `RUNNERS_UP`
+likeliest one by one, then the whole vocabulary). It picks exactly the tokens of
+llama-cpp-python's chain for the same request (repeat penalty, then grammar, then greedy);
+`GreedyGrammarLlama` uses it for every request at temperature 0 with a grammar and no other
+penalty, and the stock chain otherwise.
 """
 
 from __future__ import annotations
@@ -110,8 +110,8 @@ class GreedyGrammarSampler:
     def _filtered(self, logits: np.ndarray[Any, np.dtype[np.float32]]) -> int:
         if self._table is None:
             self._table = np.zeros(self._n_vocab, dtype=_TOKEN_DATA)
+            self._table["id"] = np.arange(self._n_vocab, dtype=np.int32)  # the grammar keeps them
         table = self._table
-        table["id"] = np.arange(self._n_vocab, dtype=np.int32)
         table["logit"] = logits
         candidates = cpp.llama_token_data_array(
             table.ctypes.data_as(cpp.llama_token_data_p), self._n_vocab, -1, False
